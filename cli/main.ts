@@ -1,0 +1,51 @@
+import { AiopsError } from '../runtime/errors.js';
+import { runDemo } from './demo-command.js';
+import { runStack } from './stack-command.js';
+
+const usage = `usage: aiops <command> [options]
+
+commands:
+  stack up [component...]     install what is missing and start the local stack
+  stack down                  stop every process 'stack up' started
+  stack status [--json]       health and addresses of each component
+  stack logs [component] [-n N]
+                              last N lines (default 50) of one or all component logs
+  demo                        the main job: stack up, telemetry through the collector,
+                              and what arrived in Kafka, Prometheus and the trace store
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'stack':
+      return runStack(rest);
+    case 'demo':
+      return runDemo(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`aiops: unknown command "${command}"\n\n${usage}`);
+      return 2;
+  }
+}
+
+// `aiops stack logs | head` closes the pipe early; that is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof AiopsError) {
+    process.stderr.write(`aiops: ${error.code}: ${error.message}\n`);
+  } else {
+    process.stderr.write(`aiops: ${(error as Error).stack ?? String(error)}\n`);
+  }
+  process.exitCode = 1;
+}

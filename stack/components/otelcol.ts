@@ -1,0 +1,97 @@
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot, versions } from '../config.js';
+import type { StackConfig } from '../config.js';
+import { fileHash, isComplete, markComplete, requireTool, runLogged } from '../install.js';
+import { httpProbe } from '../probes.js';
+import type { StackComponent } from '../types.js';
+
+const manifest = join(projectRoot, 'stack/otelcol/builder-config.yaml');
+export const otelcolConfigFile = join(projectRoot, 'compose/otelcol/config.yaml');
+
+function buildDir(config: StackConfig): string {
+  return join(config.cacheDir, 'otelcol', fileHash(manifest));
+}
+
+export function otelcolBinary(config: StackConfig): string {
+  return join(buildDir(config), 'aiops-otelcol');
+}
+
+/** The OpenTelemetry Collector Builder, installed from the Go module proxy into the cache. */
+async function ensureBuilder(config: StackConfig, logFile: string): Promise<string> {
+  const dir = join(config.cacheDir, 'tools', `ocb-${versions.otelcolBuilder}`);
+  const binary = join(dir, 'builder');
+  if (isComplete(dir)) return binary;
+  requireTool('go', 'the collector is built with the OpenTelemetry Collector Builder');
+  await runLogged('go', ['install', `go.opentelemetry.io/collector/cmd/builder@${versions.otelcolBuilder}`], {
+    env: { GOBIN: dir },
+    logFile,
+    what: 'OpenTelemetry Collector Builder',
+  });
+  markComplete(dir, `builder ${versions.otelcolBuilder}`);
+  return binary;
+}
+
+/** Environment that points the shared collector config at the local stack's addresses. */
+export function otelcolEnv(config: StackConfig): Record<string, string> {
+  const { host, ports } = config;
+  return {
+    AIOPS_KAFKA_BROKERS: `${host}:${ports.kafka.broker}`,
+    AIOPS_OTELCOL_GRPC_ENDPOINT: `${host}:${ports.otelcol.grpc}`,
+    AIOPS_OTELCOL_HTTP_ENDPOINT: `${host}:${ports.otelcol.http}`,
+    AIOPS_OTELCOL_PROMETHEUS_ENDPOINT: `${host}:${ports.otelcol.prometheus}`,
+    AIOPS_OTELCOL_HEALTH_ENDPOINT: `${host}:${ports.otelcol.health}`,
+    AIOPS_OTELCOL_TELEMETRY_HOST: host,
+    AIOPS_OTELCOL_TELEMETRY_PORT: String(ports.otelcol.telemetry),
+    AIOPS_TRACES_OTLP_ENDPOINT: `${host}:${ports.jaeger.otlpGrpc}`,
+  };
+}
+
+export const otelcol: StackComponent = {
+  name: 'otelcol',
+  title: 'OpenTelemetry Collector',
+  startTimeoutMs: 30_000,
+
+  async install(config, log) {
+    const dir = buildDir(config);
+    if (isComplete(dir)) return;
+    const logFile = join(config.logDir, 'install-otelcol.log');
+    log('building the OpenTelemetry Collector with the Collector Builder (a few minutes, once)');
+    const builder = await ensureBuilder(config, logFile);
+    const staging = `${dir}.partial`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    // Same manifest, built into the cache instead of the manifest's own output_path.
+    const text = readFileSync(manifest, 'utf8').replace(/^(\s*output_path:).*$/m, `$1 ${join(staging, 'src')}`);
+    const stagedManifest = join(staging, 'builder-config.yaml');
+    writeFileSync(stagedManifest, text);
+    await runLogged(builder, ['--config', stagedManifest], { cwd: staging, logFile, what: 'OpenTelemetry Collector' });
+    renameSync(join(staging, 'src', 'aiops-otelcol'), join(staging, 'aiops-otelcol'));
+    rmSync(join(staging, 'src'), { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(staging, dir);
+    markComplete(dir, `otelcol from ${manifest}`);
+  },
+
+  async prepare(config) {
+    return { command: otelcolBinary(config), args: ['--config', otelcolConfigFile], env: otelcolEnv(config) };
+  },
+
+  probe(config) {
+    return httpProbe(`http://${config.host}:${config.ports.otelcol.health}/`);
+  },
+
+  addresses(config) {
+    const { host, ports } = config;
+    return {
+      otlpGrpc: `${host}:${ports.otelcol.grpc}`,
+      otlpHttp: `http://${host}:${ports.otelcol.http}`,
+      prometheusExporter: `http://${host}:${ports.otelcol.prometheus}/metrics`,
+    };
+  },
+
+  ports(config) {
+    const p = config.ports.otelcol;
+    return [p.grpc, p.http, p.prometheus, p.health, p.telemetry];
+  },
+};

@@ -1,0 +1,82 @@
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot, versions } from '../config.js';
+import type { StackConfig } from '../config.js';
+import { cachedDebian, unpackDebian } from '../debian.js';
+import { httpProbe } from '../probes.js';
+import type { StackComponent } from '../types.js';
+
+const composeDir = join(projectRoot, 'compose/prometheus');
+
+function binary(config: StackConfig, name: 'prometheus' | 'promtool'): string {
+  const root = cachedDebian(config, versions.prometheusDeb);
+  if (!root) throw new Error('prometheus is not installed; run `aiops stack up`');
+  return join(root, 'usr/bin', name);
+}
+
+/** Path of `promtool` from the same Debian package, for rule checks. */
+export function promtoolBinary(config: StackConfig): string {
+  return binary(config, 'promtool');
+}
+
+/** Where the local Prometheus reads rule files from; `aiops slo rules --out` may write here. */
+export function prometheusRulesDir(config: StackConfig): string {
+  return join(config.runDir, 'prometheus', 'rules');
+}
+
+/** The file_sd targets of the shared prometheus.yml, pointed at this host. */
+export function prometheusTargets(config: StackConfig): Record<string, string[]> {
+  const { host, ports } = config;
+  return {
+    'otel-collector': [`${host}:${ports.otelcol.prometheus}`],
+    alertmanager: [`${host}:${ports.alertmanager.http}`],
+    aiops: [`${host}:${ports.platform.ingest}`, `${host}:${ports.platform.evaluate}`, `${host}:${ports.platform.sinks}`],
+    prometheus: [`${host}:${ports.prometheus.http}`],
+  };
+}
+
+export const prometheus: StackComponent = {
+  name: 'prometheus',
+  title: 'Prometheus',
+  startTimeoutMs: 30_000,
+
+  async install(config, log) {
+    await unpackDebian(config, versions.prometheusDeb, log);
+  },
+
+  async prepare(config) {
+    const runDir = join(config.runDir, 'prometheus');
+    mkdirSync(join(runDir, 'targets'), { recursive: true });
+    mkdirSync(join(runDir, 'rules'), { recursive: true });
+    copyFileSync(join(composeDir, 'prometheus.yml'), join(runDir, 'prometheus.yml'));
+    for (const file of readdirSync(join(composeDir, 'rules')).filter((f) => f.endsWith('.yml'))) {
+      copyFileSync(join(composeDir, 'rules', file), join(runDir, 'rules', file));
+    }
+    for (const [job, targets] of Object.entries(prometheusTargets(config))) {
+      writeFileSync(join(runDir, 'targets', `${job}.json`), JSON.stringify([{ targets }]) + '\n');
+    }
+    return {
+      command: binary(config, 'prometheus'),
+      args: [
+        `--config.file=${join(runDir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(config.dataDir, 'prometheus')}`,
+        `--web.listen-address=${config.host}:${config.ports.prometheus.http}`,
+        '--web.enable-lifecycle',
+        '--storage.tsdb.retention.time=2d',
+      ],
+      cwd: runDir,
+    };
+  },
+
+  probe(config) {
+    return httpProbe(`http://${config.host}:${config.ports.prometheus.http}/-/ready`);
+  },
+
+  addresses(config) {
+    return { http: `http://${config.host}:${config.ports.prometheus.http}` };
+  },
+
+  ports(config) {
+    return [config.ports.prometheus.http];
+  },
+};
