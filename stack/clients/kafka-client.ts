@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import kafkajs from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { aiopsError } from '../../runtime/errors.js';
+
+const { Kafka: KafkaClass, logLevel } = kafkajs;
+
+/** A kafkajs client for tools and tests, quiet unless AIOPS_KAFKA_LOG_LEVEL says otherwise. */
+export function kafkaClient(brokers: readonly string[], clientId = 'aiops-tools'): Kafka {
+  const level = (process.env.AIOPS_KAFKA_LOG_LEVEL ?? 'NOTHING').toUpperCase() as keyof typeof logLevel;
+  return new KafkaClass({ clientId, brokers: [...brokers], logLevel: logLevel[level] ?? logLevel.NOTHING });
+}
+
+/** A message as collected, with where it came from. */
+export interface CollectedMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: KafkaMessage['headers'];
+  readonly timestamp: string;
+}
+
+export interface CollectOptions {
+  readonly topic: string;
+  /** Stop once this many matching messages were seen. */
+  readonly count: number;
+  readonly timeoutMs?: number;
+  /** Read only committed transactional records (default true, as the platform's consumers do). */
+  readonly readCommitted?: boolean;
+  /** Keep only messages this returns true for. */
+  readonly filter?: (message: CollectedMessage) => boolean;
+  /** Where to start per partition (e.g. from `endOffsets` taken earlier); default: the beginning. */
+  readonly startOffsets?: readonly { partition: number; offset: string }[];
+}
+
+/** The current end (high watermark) of every partition of `topic`. */
+export async function endOffsets(kafka: Kafka, topic: string): Promise<{ partition: number; offset: string }[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high }));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Reads `topic` from the beginning (or `startOffsets`) with a throw-away consumer group until `count` matching
+ * messages arrived, then returns them; rejects with a timeout error that says how many it saw.
+ */
+export async function collectMessages(kafka: Kafka, options: CollectOptions): Promise<CollectedMessage[]> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const consumer = kafka.consumer({ groupId: `aiops-collect-${randomUUID()}`, readUncommitted: options.readCommitted === false, maxWaitTimeInMs: 250 });
+  const matched: CollectedMessage[] = [];
+  let seen = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(aiopsError('TIMEOUT', [`waiting for ${options.count} message(s) on ${options.topic} (saw ${seen}, ${matched.length} matching)`, timeoutMs]));
+      }, timeoutMs);
+      // A consumer that crashes (say, on a codec it lacks) must fail the wait, not time it out.
+      consumer.on(consumer.events.CRASH, (event) => {
+        clearTimeout(timer);
+        reject(event.payload.error);
+      });
+      consumer
+        .run({
+          eachBatch: async ({ batch }) => {
+            for (const m of batch.messages) {
+              seen++;
+              const message: CollectedMessage = {
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: m.offset,
+                key: m.key,
+                value: m.value,
+                headers: m.headers,
+                timestamp: m.timestamp,
+              };
+              if (!options.filter || options.filter(message)) matched.push(message);
+            }
+            if (matched.length >= options.count) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch((error: unknown) => {
+          clearTimeout(timer);
+          reject(error as Error);
+        });
+      for (const start of options.startOffsets ?? []) consumer.seek({ topic: options.topic, partition: start.partition, offset: start.offset });
+    });
+    return matched;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** A topic name that no other test run uses. */
+export function randomTopic(prefix = 'test'): string {
+  return `${prefix}.${randomUUID().slice(0, 8)}`;
+}
+
+/** Creates topics (idempotent) and waits for their leaders. */
+export async function createTopics(kafka: Kafka, topics: readonly string[], numPartitions = 1): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })), waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
