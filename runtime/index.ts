@@ -4,3 +4,4 @@ export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { backoffDelay, retry, sleep } from './retry.js';
 export type { RetryOptions } from './retry.js';
+export * as otlp from './otlp/index.js';
