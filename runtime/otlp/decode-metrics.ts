@@ -128,20 +128,27 @@ function basePoint(): { attributes: Attributes; startTimeMs: number; timeMs: num
   return { attributes: {}, startTimeMs: 0, timeMs: 0, startTimeUnixNano: '0', timeUnixNano: '0', flags: 0 };
 }
 
+type BasePoint = ReturnType<typeof basePoint>;
+
+/**
+ * Reads the fields every point kind shares (attributes, start and observation time, flags);
+ * their field numbers differ per kind only for attributes and flags. False when not one of them.
+ */
+function baseField(r: ProtoReader, field: number, p: BasePoint, attributesField: number, flagsField: number): boolean {
+  if (field === attributesField) keyValue(r, r.delimitedEnd(), p.attributes);
+  else if (field === 2) setTimes(p, 'start', r.fixed64BigInt());
+  else if (field === 3) setTimes(p, 'time', r.fixed64BigInt());
+  else if (field === flagsField) p.flags = r.uint32();
+  else return false;
+  return true;
+}
+
 function numberPoint(r: ProtoReader, end: number): NumberPoint {
   const p: NumberPoint = { ...basePoint(), value: 0, isInt: false };
   while (r.pos < end) {
     const tag = r.tag();
+    if (baseField(r, tag >>> 3, p, 7, 8)) continue;
     switch (tag >>> 3) {
-      case 7:
-        keyValue(r, r.delimitedEnd(), p.attributes);
-        break;
-      case 2:
-        setTimes(p, 'start', r.fixed64BigInt());
-        break;
-      case 3:
-        setTimes(p, 'time', r.fixed64BigInt());
-        break;
       case 4:
         p.value = r.double();
         p.isInt = false;
@@ -149,9 +156,6 @@ function numberPoint(r: ProtoReader, end: number): NumberPoint {
       case 6:
         p.value = r.sfixed64();
         p.isInt = true;
-        break;
-      case 8:
-        p.flags = r.uint32();
         break;
       default:
         r.skip(tag & 7);
@@ -164,16 +168,8 @@ function histogramPoint(r: ProtoReader, end: number): HistogramPoint {
   const p: HistogramPoint = { ...basePoint(), count: 0, sum: undefined, min: undefined, max: undefined, bucketCounts: [], explicitBounds: [] };
   while (r.pos < end) {
     const tag = r.tag();
+    if (baseField(r, tag >>> 3, p, 9, 10)) continue;
     switch (tag >>> 3) {
-      case 9:
-        keyValue(r, r.delimitedEnd(), p.attributes);
-        break;
-      case 2:
-        setTimes(p, 'start', r.fixed64BigInt());
-        break;
-      case 3:
-        setTimes(p, 'time', r.fixed64BigInt());
-        break;
       case 4:
         p.count = r.fixed64();
         break;
@@ -185,9 +181,6 @@ function histogramPoint(r: ProtoReader, end: number): HistogramPoint {
         break;
       case 7:
         packedDoubles(r, tag, p.explicitBounds);
-        break;
-      case 10:
-        p.flags = r.uint32();
         break;
       case 11:
         p.min = r.double();
@@ -228,16 +221,8 @@ function exponentialPoint(r: ProtoReader, end: number): ExponentialHistogramPoin
   };
   while (r.pos < end) {
     const tag = r.tag();
+    if (baseField(r, tag >>> 3, p, 1, 10)) continue;
     switch (tag >>> 3) {
-      case 1:
-        keyValue(r, r.delimitedEnd(), p.attributes);
-        break;
-      case 2:
-        setTimes(p, 'start', r.fixed64BigInt());
-        break;
-      case 3:
-        setTimes(p, 'time', r.fixed64BigInt());
-        break;
       case 4:
         p.count = r.fixed64();
         break;
@@ -255,9 +240,6 @@ function exponentialPoint(r: ProtoReader, end: number): ExponentialHistogramPoin
         break;
       case 9:
         p.negative = buckets(r, r.delimitedEnd());
-        break;
-      case 10:
-        p.flags = r.uint32();
         break;
       case 12:
         p.min = r.double();
@@ -279,16 +261,8 @@ function summaryPoint(r: ProtoReader, end: number): SummaryPoint {
   const p: SummaryPoint = { ...basePoint(), count: 0, sum: 0, quantiles: [] };
   while (r.pos < end) {
     const tag = r.tag();
+    if (baseField(r, tag >>> 3, p, 7, 8)) continue;
     switch (tag >>> 3) {
-      case 7:
-        keyValue(r, r.delimitedEnd(), p.attributes);
-        break;
-      case 2:
-        setTimes(p, 'start', r.fixed64BigInt());
-        break;
-      case 3:
-        setTimes(p, 'time', r.fixed64BigInt());
-        break;
       case 4:
         p.count = r.fixed64();
         break;
@@ -307,9 +281,6 @@ function summaryPoint(r: ProtoReader, end: number): SummaryPoint {
         p.quantiles.push(q);
         break;
       }
-      case 8:
-        p.flags = r.uint32();
-        break;
       default:
         r.skip(tag & 7);
     }
