@@ -42,6 +42,9 @@ export const codes = Object.freeze({
   STACK_PORT_IN_USE: define('AIOPS_ERR_STACK_PORT_IN_USE', '%s cannot start: port %s on %s is already in use by another process', false),
   STACK_UNKNOWN_COMPONENT: define('AIOPS_ERR_STACK_UNKNOWN_COMPONENT', 'unknown stack component "%s" (known: %s)', false),
   CLI_USAGE: define('AIOPS_ERR_CLI_USAGE', '%s', false),
+  RECORD_REJECTED: define('AIOPS_ERR_RECORD_REJECTED', '%s rejected %s[%s]@%s: %s (bad-record policy is fail)', false),
+  TRANSACTION_FAILED: define('AIOPS_ERR_TRANSACTION_FAILED', '%s could not commit partition %s: %s', true),
+  RESTORE_FAILED: define('AIOPS_ERR_RESTORE_FAILED', '%s could not restore the state of partition %s from %s: %s', true),
   TIMEOUT: define('AIOPS_ERR_TIMEOUT', '%s timed out after %s ms', true),
 } satisfies Record<string, ErrorDefinition>);
 

@@ -1,0 +1,396 @@
+import kafkajs from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { aiopsError } from './errors.js';
+import { createLogger } from './logger.js';
+import type { Logger } from './logger.js';
+import { retry } from './retry.js';
+import { changelogKey, changelogTopic, restoreFromChangelog } from './state/changelog.js';
+import { TaskContext } from './task-context.js';
+import type { BadRecordPolicy, Clock, InputRecord, OutputRecord, Processor, ProcessorFactory, StateStore } from './types.js';
+
+const { logLevel } = kafkajs;
+
+/** How a processor is run against Kafka. */
+export interface RunnerOptions {
+  /** Processor name: consumer group `aiops.<name>`, changelog `aiops.<name>.state`. */
+  readonly name: string;
+  readonly kafka: Kafka;
+  readonly inputTopic: string;
+  /** Topics the processor writes (created when missing, with the input's partition count). */
+  readonly outputTopics?: readonly string[];
+  readonly factory: ProcessorFactory;
+  /** What a rejected record meets (default: dead-letter). */
+  readonly badRecordPolicy?: BadRecordPolicy;
+  /** A caught-up partition with no input for this long gets its processor's idle() (default 2000 ms). */
+  readonly idleTimeoutMs?: number;
+  readonly clock?: Clock;
+  readonly log?: Logger;
+  /** Consumer group (default `aiops.<name>`); also the prefix of the transactional ids. */
+  readonly groupId?: string;
+  readonly partitionsConsumedConcurrently?: number;
+  readonly maxBytesPerPartition?: number;
+}
+
+interface Task {
+  readonly partition: number;
+  readonly processor: Processor;
+  readonly context: TaskContext;
+  readonly producer: Producer;
+  /** Serialises batches, idle work and closing of one partition. */
+  lock: Promise<unknown>;
+  lastInputAt: number;
+  caughtUp: boolean;
+  idleDone: boolean;
+  closed: boolean;
+}
+
+/** What the runner has done, for telemetry and tests. */
+export interface RunnerStats {
+  readonly counters: Readonly<Record<string, number>>;
+  readonly partitions: number[];
+  readonly stateEntries: number;
+  readonly stateBytes: number;
+  readonly lag: Readonly<Record<number, number>>;
+}
+
+const wallClock: Clock = { now: () => Date.now() };
+
+/**
+ * Runs one processor over a topic with exactly-once semantics: a task per input partition, each
+ * with its own transactional producer, so that the outputs of a batch, its changelog entries,
+ * its dead letters and its input offsets are committed in one Kafka transaction. A partition's
+ * state is restored from the changelog before its first batch, after the task's producer has
+ * fenced any previous owner.
+ */
+export class ProcessorRunner {
+  readonly groupId: string;
+  readonly changelog: string;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly policy: BadRecordPolicy;
+  private readonly idleTimeoutMs: number;
+  private readonly tasks = new Map<number, Promise<Task>>();
+  private readonly counters = new Map<string, number>();
+  private readonly lag = new Map<number, number>();
+  private readonly partitionCounts = new Map<string, number>();
+  private consumer: Consumer | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private running = false;
+  private fatal: Error | undefined;
+
+  constructor(private readonly options: RunnerOptions) {
+    this.groupId = options.groupId ?? `aiops.${options.name}`;
+    this.changelog = changelogTopic(options.name);
+    this.log = options.log ?? createLogger(`aiops.${options.name}`);
+    this.clock = options.clock ?? wallClock;
+    this.policy = options.badRecordPolicy ?? 'dead-letter';
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 2_000;
+  }
+
+  count(name: string, value = 1): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + value);
+  }
+
+  /** Creates missing topics, joins the group and starts consuming. */
+  async start(): Promise<void> {
+    const { kafka, inputTopic } = this.options;
+    await this.ensureTopics();
+    const consumer = kafka.consumer({
+      groupId: this.groupId,
+      readUncommitted: false,
+      maxBytesPerPartition: this.options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      maxWaitTimeInMs: 200,
+      sessionTimeout: 30_000,
+      rebalanceTimeout: 60_000,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const assigned = event.payload.memberAssignment[inputTopic] ?? [];
+      this.onAssignment(assigned);
+    });
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      const { partition, offsetLag } = event.payload as { partition: number; offsetLag: string };
+      const lagNow = Number(offsetLag);
+      this.lag.set(partition, lagNow);
+      void this.tasks.get(partition)?.then((task) => {
+        task.caughtUp = lagNow <= 0;
+      }, () => undefined);
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      this.log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
+      if (!event.payload.restart) this.fatal = event.payload.error;
+      this.dropAll();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: inputTopic, fromBeginning: true });
+    this.running = true;
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale()) return;
+        const task = await this.taskFor(batch.partition);
+        const last = batch.lastOffset();
+        await this.locked(task, async () => {
+          if (task.closed) throw new Error(`partition ${batch.partition} was revoked`);
+          const records = batch.messages.map((m) => toInput(batch.topic, batch.partition, m));
+          this.count('records', records.length);
+          this.count('batches');
+          task.lastInputAt = this.clock.now();
+          task.idleDone = false;
+          await task.processor.process(records, task.context);
+          await this.commit(task, (BigInt(last) + 1n).toString());
+        });
+        resolveOffset(last);
+        await heartbeat();
+      },
+    });
+    this.idleTimer = setInterval(() => this.checkIdle(), Math.max(50, Math.min(1_000, this.idleTimeoutMs / 4)));
+  }
+
+  /** True once started and every assigned partition's state is restored. */
+  async ready(): Promise<boolean> {
+    if (!this.running || this.fatal) return false;
+    const settled = await Promise.allSettled([...this.tasks.values()]);
+    return settled.every((s) => s.status === 'fulfilled');
+  }
+
+  /** The error that stopped the runner for good, if one did. */
+  failure(): Error | undefined {
+    return this.fatal;
+  }
+
+  async stats(): Promise<RunnerStats> {
+    let stateEntries = 0;
+    let stateBytes = 0;
+    const partitions: number[] = [];
+    for (const pending of this.tasks.values()) {
+      const task = await pending.catch(() => undefined);
+      if (!task) continue;
+      partitions.push(task.partition);
+      for (const store of task.context.stores) {
+        stateEntries += store.size();
+        stateBytes += store.sizeBytes();
+      }
+    }
+    return { counters: Object.fromEntries(this.counters), partitions: partitions.sort((a, b) => a - b), stateEntries, stateBytes, lag: Object.fromEntries(this.lag) };
+  }
+
+  /** Leaves the group after the batch in flight, then closes every task. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    await this.consumer?.disconnect();
+    await Promise.all([...this.tasks.keys()].map((p) => this.dropTask(p)));
+  }
+
+  private async ensureTopics(): Promise<void> {
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [this.options.inputTopic] });
+      const partitions = meta.topics[0]?.partitions.length ?? 1;
+      const outputs = [...new Set([...(this.options.outputTopics ?? []), this.changelog])];
+      const existing = new Set(await admin.listTopics());
+      const missing = outputs.filter((t) => !existing.has(t));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: partitions,
+            replicationFactor: 1,
+            configEntries: topic === this.changelog ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+          })),
+        });
+      }
+      const all = await admin.fetchTopicMetadata({ topics: [this.options.inputTopic, ...outputs] });
+      for (const t of all.topics) this.partitionCounts.set(t.name, t.partitions.length);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private onAssignment(assigned: number[]): void {
+    const keep = new Set(assigned);
+    for (const partition of [...this.tasks.keys()]) if (!keep.has(partition)) void this.dropTask(partition);
+    const fresh = assigned.filter((p) => !this.tasks.has(p));
+    if (fresh.length > 0) this.prepareTasks(fresh);
+    this.log.info({ assigned, restoring: fresh }, 'partitions assigned');
+  }
+
+  private taskFor(partition: number): Promise<Task> {
+    if (!this.tasks.has(partition)) this.prepareTasks([partition]);
+    return this.tasks.get(partition) as Promise<Task>;
+  }
+
+  /** Creates the tasks of newly assigned partitions and restores their state in one pass. */
+  private prepareTasks(partitions: number[]): void {
+    const all = (async () => {
+      const created = await Promise.all(partitions.map((p) => this.createTask(p)));
+      const stores = new Map(created.map((t) => [t.partition, t.context.stores as readonly StateStore[]]));
+      try {
+        const { records, ms } = await restoreFromChangelog(this.options.kafka, this.changelog, stores);
+        this.count('restored_records', records);
+        this.log.info({ partitions, records, ms }, 'state restored');
+      } catch (error) {
+        throw aiopsError('RESTORE_FAILED', [this.options.name, partitions.join(','), this.changelog, (error as Error).message], error);
+      }
+      for (const task of created) await task.processor.restored?.(task.context);
+      await this.markCaughtUp(created);
+      return created;
+    })();
+    partitions.forEach((partition, i) => {
+      const task = all.then((created) => created[i] as Task);
+      task.catch((error: unknown) => {
+        this.log.error({ err: error, partition }, 'task preparation failed');
+        this.tasks.delete(partition);
+      });
+      this.tasks.set(partition, task);
+    });
+  }
+
+  private async createTask(partition: number): Promise<Task> {
+    const { kafka, inputTopic, name } = this.options;
+    const producer = kafka.producer({
+      transactionalId: `${this.groupId}-${inputTopic}-${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+    });
+    await producer.connect();
+    // InitProducerId with this transactional id fences a previous owner of the partition and
+    // aborts its open transaction, so the changelog read next is final.
+    const fence = await producer.transaction();
+    await fence.abort();
+    const processor = this.options.factory(partition);
+    const context = new TaskContext({
+      processor: name,
+      topic: inputTopic,
+      partition,
+      clock: this.clock,
+      log: this.log.child({ partition }),
+      policy: this.policy,
+      partitionsOf: (topic) => this.partitionCounts.get(topic) ?? 1,
+      count: (counter, value) => this.count(counter, value),
+    });
+    await processor.init(context);
+    return { partition, processor, context, producer, lock: Promise.resolve(), lastInputAt: this.clock.now(), caughtUp: false, idleDone: false, closed: false };
+  }
+
+  /** A partition whose committed offset is already at its end is caught up from the start. */
+  private async markCaughtUp(tasks: Task[]): Promise<void> {
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: this.groupId, topics: [this.options.inputTopic] });
+      const ends = await admin.fetchTopicOffsets(this.options.inputTopic);
+      for (const task of tasks) {
+        const c = committed?.partitions.find((p) => p.partition === task.partition)?.offset ?? '-1';
+        const end = ends.find((p) => p.partition === task.partition)?.high ?? '0';
+        task.caughtUp = end === '0' || BigInt(c) >= BigInt(end);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private locked<T>(task: Task, work: () => Promise<T>): Promise<T> {
+    const run = task.lock.then(work, work);
+    task.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Commits the task's outputs, changelog entries and (with an offset) its input position. */
+  private async commit(task: Task, nextOffset?: string): Promise<void> {
+    const { outputs, deadLetters } = task.context.take();
+    const changelog: Message[] = [];
+    for (const store of task.context.stores) {
+      for (const [key, value] of store.drainChanges()) changelog.push({ key: changelogKey(store.name, key), value, partition: task.partition });
+    }
+    const byTopic = new Map<string, Message[]>();
+    for (const record of [...outputs, ...deadLetters]) {
+      const list = byTopic.get(record.topic) ?? [];
+      list.push(toMessage(record));
+      byTopic.set(record.topic, list);
+    }
+    if (changelog.length > 0) byTopic.set(this.changelog, changelog);
+    if (byTopic.size === 0 && nextOffset === undefined) return;
+    const tx = await task.producer.transaction();
+    try {
+      if (byTopic.size > 0) await tx.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      if (nextOffset !== undefined) {
+        const offsets = { consumerGroupId: this.groupId, topics: [{ topic: this.options.inputTopic, partitions: [{ partition: task.partition, offset: nextOffset }] }] };
+        await retry(() => tx.sendOffsets(offsets), {
+          retries: 10,
+          initialDelayMs: 50,
+          shouldRetry: (error) => (error as { type?: string }).type === 'CONCURRENT_TRANSACTIONS',
+          onRetry: () => this.count('concurrent_transactions_retries'),
+        });
+      }
+      await tx.commit();
+    } catch (error) {
+      await tx.abort().catch(() => undefined);
+      // The processor's in-memory state is now ahead of what is committed: drop the task so the
+      // next batch of this partition starts from a fresh restore.
+      void this.dropTask(task.partition);
+      throw aiopsError('TRANSACTION_FAILED', [this.options.name, task.partition, (error as Error).message], error);
+    }
+    this.count('commits');
+    this.count('output_records', outputs.length);
+    this.count('dead_letters', deadLetters.length);
+    this.count('changelog_records', changelog.length);
+  }
+
+  private checkIdle(): void {
+    const now = this.clock.now();
+    for (const pending of this.tasks.values()) {
+      void pending.then(
+        async (task) => {
+          if (task.closed || task.idleDone || !task.caughtUp || !task.processor.idle) return;
+          if (now - task.lastInputAt < this.idleTimeoutMs) return;
+          task.idleDone = true;
+          await this.locked(task, async () => {
+            if (task.closed) return;
+            await task.processor.idle?.(task.context);
+            await this.commit(task);
+          });
+        },
+        () => undefined,
+      ).catch((error: unknown) => this.log.error({ err: error }, 'idle work failed'));
+    }
+  }
+
+  private async dropTask(partition: number): Promise<void> {
+    const pending = this.tasks.get(partition);
+    if (!pending) return;
+    this.tasks.delete(partition);
+    const task = await pending.catch(() => undefined);
+    if (!task || task.closed) return;
+    task.closed = true;
+    await task.lock;
+    await Promise.resolve(task.processor.close()).catch((error: unknown) => this.log.warn({ err: error, partition }, 'close failed'));
+    await task.producer.disconnect().catch(() => undefined);
+  }
+
+  private dropAll(): void {
+    for (const partition of [...this.tasks.keys()]) void this.dropTask(partition);
+  }
+}
+
+function toInput(topic: string, partition: number, m: KafkaMessage): InputRecord {
+  return { topic, partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, headers: m.headers };
+}
+
+function toMessage(record: OutputRecord): Message {
+  const message: Message = { key: record.key, value: record.value };
+  if (record.partition !== undefined) message.partition = record.partition;
+  if (record.headers) message.headers = { ...record.headers };
+  return message;
+}
+
+/** A kafkajs client for platform processes: quiet (its errors surface through the runner). */
+export function processKafka(brokers: readonly string[], clientId: string): Kafka {
+  return new kafkajs.Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.WARN, retry: { retries: 8 } });
+}
