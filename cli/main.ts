@@ -1,5 +1,6 @@
 import { AiopsError } from '../runtime/errors.js';
 import { runDemo } from './demo-command.js';
+import { runEvaluate, runIngest } from './process-command.js';
 import { runStack } from './stack-command.js';
 
 const usage = `usage: aiops <command> [options]
@@ -10,6 +11,8 @@ commands:
   stack status [--json]       health and addresses of each component
   stack logs [component] [-n N]
                               last N lines (default 50) of one or all component logs
+  ingest [--config file]      run the ingest processor (otlp_metrics -> aiops.signals.v1)
+  evaluate                    run the evaluate processor (aiops.signals.v1 -> signal values)
   demo                        the main job: stack up, telemetry through the collector,
                               and what arrived in Kafka, Prometheus and the trace store
 `;
@@ -21,6 +24,10 @@ async function main(argv: string[]): Promise<number> {
       return runStack(rest);
     case 'demo':
       return runDemo(rest);
+    case 'ingest':
+      return runIngest(rest);
+    case 'evaluate':
+      return runEvaluate(rest);
     case undefined:
     case 'help':
     case '--help':

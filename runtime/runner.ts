@@ -1,5 +1,6 @@
 import kafkajs from 'kafkajs';
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { deadLetterTopic } from './dead-letter.js';
 import { aiopsError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
@@ -29,6 +30,8 @@ export interface RunnerOptions {
   readonly groupId?: string;
   readonly partitionsConsumedConcurrently?: number;
   readonly maxBytesPerPartition?: number;
+  /** Where a new consumer group starts: the beginning of the input (default) or its end. */
+  readonly fromBeginning?: boolean;
 }
 
 interface Task {
@@ -76,6 +79,7 @@ export class ProcessorRunner {
   private consumer: Consumer | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private running = false;
+  private joined = false;
   private fatal: Error | undefined;
 
   constructor(private readonly options: RunnerOptions) {
@@ -106,6 +110,7 @@ export class ProcessorRunner {
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       const assigned = event.payload.memberAssignment[inputTopic] ?? [];
+      this.joined = true;
       this.onAssignment(assigned);
     });
     consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
@@ -122,7 +127,7 @@ export class ProcessorRunner {
       this.dropAll();
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: inputTopic, fromBeginning: true });
+    await consumer.subscribe({ topic: inputTopic, fromBeginning: this.options.fromBeginning ?? true });
     this.running = true;
     await consumer.run({
       autoCommit: false,
@@ -149,9 +154,9 @@ export class ProcessorRunner {
     this.idleTimer = setInterval(() => this.checkIdle(), Math.max(50, Math.min(1_000, this.idleTimeoutMs / 4)));
   }
 
-  /** True once started and every assigned partition's state is restored. */
+  /** True once the group is joined and every assigned partition's state is restored. */
   async ready(): Promise<boolean> {
-    if (!this.running || this.fatal) return false;
+    if (!this.running || !this.joined || this.fatal) return false;
     const settled = await Promise.allSettled([...this.tasks.values()]);
     return settled.every((s) => s.status === 'fulfilled');
   }
@@ -191,7 +196,8 @@ export class ProcessorRunner {
     try {
       const meta = await admin.fetchTopicMetadata({ topics: [this.options.inputTopic] });
       const partitions = meta.topics[0]?.partitions.length ?? 1;
-      const outputs = [...new Set([...(this.options.outputTopics ?? []), this.changelog])];
+      const dlq = this.policy === 'dead-letter' ? [deadLetterTopic] : [];
+      const outputs = [...new Set([...(this.options.outputTopics ?? []), ...dlq, this.changelog])];
       const existing = new Set(await admin.listTopics());
       const missing = outputs.filter((t) => !existing.has(t));
       if (missing.length > 0) {
@@ -390,7 +396,17 @@ function toMessage(record: OutputRecord): Message {
   return message;
 }
 
-/** A kafkajs client for platform processes: quiet (its errors surface through the runner). */
-export function processKafka(brokers: readonly string[], clientId: string): Kafka {
-  return new kafkajs.Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.WARN, retry: { retries: 8 } });
+/**
+ * A kafkajs client for platform processes, logging through pino. kafkajs reports retriable
+ * broker answers (a coordinator still loading, a concurrent transaction) at error level although
+ * it retries them; they are logged as warnings, and what really fails surfaces through the runner.
+ */
+export function processKafka(brokers: readonly string[], clientId: string, log: Logger = createLogger('kafkajs')): Kafka {
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  const logCreator = () => (entry: { level: number; log: { message: string } & Record<string, unknown> }) => {
+    const { message, ...rest } = entry.log;
+    if (entry.level <= logLevel.WARN) log.warn(rest, message);
+    else log.debug(rest, message);
+  };
+  return new kafkajs.Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.WARN, logCreator });
 }

@@ -19,8 +19,10 @@ interface Merged {
 export interface EvaluateOptions {
   /** Receivers of closed buckets (detectors, SLO engine). */
   readonly consumers?: readonly SignalConsumer[];
-  /** Also write every closed bucket to aiops.signal-values.v1 (default true). */
+  /** Also write every closed bucket to the values topic (default true). */
   readonly emitValues?: boolean;
+  /** Topic of the signal values (default aiops.signal-values.v1). */
+  readonly valuesTopic?: string;
 }
 
 /**
@@ -128,7 +130,7 @@ export class EvaluateProcessor implements Processor {
     for (const merged of ready) {
       const value = toSignalValue(merged);
       for (const consumer of this.options.consumers ?? []) consumer.onSignalValue(value, this.context);
-      if (this.options.emitValues !== false) this.context.emit({ topic: signalValuesTopic, key: value.signal, value: signalValueSerde.serialize(value) });
+      if (this.options.emitValues !== false) this.context.emit({ topic: this.options.valuesTopic ?? signalValuesTopic, key: value.signal, value: signalValueSerde.serialize(value) });
     }
     this.context.counters.add('buckets_closed', ready.length);
     this.closedThroughMs = watermark;

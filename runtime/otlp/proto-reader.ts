@@ -15,11 +15,28 @@ export class ProtoDecodeError extends Error {
 
 const TWO_32 = 4294967296;
 
+/**
+ * Unix nanoseconds given as the two 32-bit halves of a fixed64, as milliseconds with a
+ * fraction: hi * (2^32 / 1e6) + lo / 1e6, where 2^32 / 1e6 = 4294.967296. Never forms the
+ * nanosecond count itself (which a double would round to 256 ns); the result is within ~0.25 µs
+ * of exact for times this century. The protobuf and JSON decoders both use it, so they agree
+ * bit for bit.
+ */
+export function nanosToMillis(hi: number, lo: number): number {
+  return hi * 4294.967296 + lo / 1e6;
+}
+
 export class ProtoReader {
   /** Current read position. */
   pos: number;
-  /** End of the current message (exclusive). */
+  /**
+   * End of the current message (exclusive). Decoders narrow it to each nested message while
+   * they read it, so a length or fixed-size value that runs past its parent fails here.
+   */
   end: number;
+  /** Low and high 32 bits of the last varint read by `varint64Split` (two's complement). */
+  lo = 0;
+  hi = 0;
   private readonly view: DataView;
   private static readonly decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -68,13 +85,37 @@ export class ProtoReader {
     throw new ProtoDecodeError('truncated varint', this.pos);
   }
 
+  /**
+   * Reads a 64-bit varint into `lo` and `hi` (unsigned 32-bit halves), exactly: for int64
+   * values that a double cannot hold, and for hashing a value without rounding it.
+   */
+  varint64Split(): void {
+    let lo = 0;
+    let hi = 0;
+    let shift = 0;
+    while (this.pos < this.end) {
+      const b = this.buf[this.pos++] as number;
+      if (shift < 28) lo |= (b & 0x7f) << shift;
+      else if (shift === 28) {
+        lo |= (b & 0x0f) << 28;
+        hi = (b & 0x7f) >> 4;
+      } else hi |= (b & 0x7f) << (shift - 32);
+      if ((b & 0x80) === 0) {
+        this.lo = lo >>> 0;
+        this.hi = hi >>> 0;
+        return;
+      }
+      shift += 7;
+      if (shift > 63) throw new ProtoDecodeError('varint longer than 10 bytes', this.pos);
+    }
+    throw new ProtoDecodeError('truncated varint', this.pos);
+  }
+
   /** A signed 64-bit varint (int64) as a double. */
   int64(): number {
-    const start = this.pos;
-    const unsigned = this.varint64();
-    // Negative int64 values are encoded as 10-byte two's complement varints.
-    if (this.pos - start === 10 && unsigned >= 2 ** 63) return unsigned - 2 ** 64;
-    return unsigned;
+    this.varint64Split();
+    // Two's complement: the signed high half keeps small negatives exact (-1 is hi -1, lo 2^32-1).
+    return (this.hi | 0) * TWO_32 + this.lo;
   }
 
   /** A zigzag-encoded signed varint (sint32). */
@@ -113,6 +154,15 @@ export class ProtoReader {
     return Math.floor((hi * TWO_32) / 1e6 + lo / 1e6);
   }
 
+  /** fixed64 Unix nanoseconds as milliseconds with a fraction (see nanosToMillis). */
+  fixed64Ms(): number {
+    this.need(8);
+    const lo = this.view.getUint32(this.pos, true);
+    const hi = this.view.getUint32(this.pos + 4, true);
+    this.pos += 8;
+    return nanosToMillis(hi, lo);
+  }
+
   /** fixed64 exactly, as a bigint (for reference decoding, not hot paths). */
   fixed64BigInt(): bigint {
     this.need(8);
@@ -135,6 +185,29 @@ export class ProtoReader {
     const value = this.view.getUint32(this.pos, true);
     this.pos += 4;
     return value;
+  }
+
+  /**
+   * Reads packed doubles from `pos` up to `end` (a delimited field's end) into `out` from index
+   * `at`; returns the index after the last. The caller makes room for (end - pos) / 8 values.
+   */
+  doublesInto(out: Float64Array, at: number, end: number): number {
+    if ((end - this.pos) % 8 !== 0) throw new ProtoDecodeError('packed doubles: length is not a multiple of 8', this.pos);
+    if (end > this.end) throw new ProtoDecodeError('packed doubles run past the end of the message', this.pos);
+    const view = this.view;
+    for (let p = this.pos; p < end; p += 8) out[at++] = view.getFloat64(p, true);
+    this.pos = end;
+    return at;
+  }
+
+  /** As doublesInto, for packed fixed64 values (each as a double, exact below 2^53). */
+  fixed64sInto(out: Float64Array, at: number, end: number): number {
+    if ((end - this.pos) % 8 !== 0) throw new ProtoDecodeError('packed fixed64: length is not a multiple of 8', this.pos);
+    if (end > this.end) throw new ProtoDecodeError('packed fixed64 runs past the end of the message', this.pos);
+    const view = this.view;
+    for (let p = this.pos; p < end; p += 8) out[at++] = view.getUint32(p + 4, true) * TWO_32 + view.getUint32(p, true);
+    this.pos = end;
+    return at;
   }
 
   /** Reads a length prefix and returns the end offset of the delimited field. */
@@ -183,6 +256,12 @@ export class ProtoReader {
       default:
         throw new ProtoDecodeError(`unsupported wire type ${wireType}`, this.pos);
     }
+  }
+
+  /** Skips the field whose tag was just read; field number 0 never occurs in valid input. */
+  skipTag(tag: number): void {
+    if (tag < 8) throw new ProtoDecodeError('field number 0 is invalid', this.pos);
+    this.skip(tag & 7);
   }
 
   private need(n: number): void {

@@ -18,15 +18,19 @@ export interface AttributeSet {
   /** Number of attributes. */
   readonly count: number;
   /**
-   * Two 32-bit lanes of a hash over every key/value pair, combined order-independently: equal
-   * sets hash equal whatever order the producer wrote them in.
+   * Two 32-bit lanes (unsigned, 0 .. 2^32-1) of a hash over every key/value pair, combined
+   * order-independently: equal sets hash equal whatever order the producer wrote them in, and
+   * whichever encoding (otlp_proto or otlp_json) carried them. The value's type is part of the
+   * hash (int 1, double 1 and string "1" differ). The empty set hashes to (0, 0).
    */
   readonly hashHi: number;
   readonly hashLo: number;
   /**
    * The value of the extract key at `slot` (its index in the decoder's `extractKeys`) as a
-   * string, or undefined when absent. Ints render as decimal, bools as true/false, doubles as
-   * JavaScript renders them; arrays, maps and bytes as JSON.
+   * string, or undefined when the key is absent or has no value set. Strings as they are, ints
+   * in exact decimal (also beyond 2^53), bools as true/false, doubles as String(d), bytes as
+   * base64, arrays and key-value lists as JSON text. The same value yields the same (interned)
+   * string object. When a key occurs twice, the last occurrence wins.
    */
   value(slot: number): string | undefined;
 }
@@ -45,11 +49,22 @@ export interface MetricInfo {
 
 /** Receives what the decoder reads. Return false from onResource/onMetric to skip their content. */
 export interface MetricsVisitor {
-  /** A resource begins; its attributes stay readable until the next onResource. */
+  /**
+   * A resource begins (once per ResourceMetrics, with an empty set when it has no resource);
+   * its attributes stay readable until the next onResource. Returning false skips its metrics.
+   */
   onResource(resource: AttributeSet): boolean | void;
-  /** A metric begins (its MetricInfo object is reused across calls: copy fields you keep). */
+  /**
+   * A metric begins, with complete info (name, unit, temporality, monotonic) even when the
+   * producer wrote those after the points. Only metrics carrying a data field are visited. Its
+   * MetricInfo object is reused across calls: copy fields you keep. Returning false skips its
+   * points.
+   */
   onMetric(metric: MetricInfo): boolean | void;
-  /** Gauge or sum point. Times are Unix milliseconds with a fraction (ns / 1e6). */
+  /**
+   * Gauge or sum point. Times are Unix milliseconds with a fraction (ns / 1e6, within ~0.25 µs),
+   * 0 when absent. `value` is as_double, or as_int converted to a number (exact below 2^53).
+   */
   onNumberPoint(attrs: AttributeSet, startTimeMs: number, timeMs: number, value: number): void;
   /**
    * Histogram point. `bounds` holds `bucketCount - 1` explicit bounds, `counts` holds
@@ -68,7 +83,12 @@ export interface MetricsVisitor {
     min: number,
     max: number,
   ): void;
-  /** Exponential histogram point; `positive`/`negative` counts are views of length nPositive/nNegative. */
+  /**
+   * Exponential histogram point; `positive`/`negative` are reused buffers whose first
+   * nPositive/nNegative entries are the bucket counts. `sum`, `min` and `max` are NaN when
+   * absent. (min, max and zeroThreshold were added after the first draft, as trailing
+   * parameters, so visitors written without them still type-check.)
+   */
   onExponentialHistogramPoint(
     attrs: AttributeSet,
     startTimeMs: number,
@@ -83,7 +103,10 @@ export interface MetricsVisitor {
     negativeOffset: number,
     negative: Float64Array,
     nNegative: number,
+    min: number,
+    max: number,
+    zeroThreshold: number,
   ): void;
-  /** Summary point; `quantiles` holds nQuantiles (quantile, value) pairs, flattened. */
+  /** Summary point; the first 2 * nQuantiles entries of `quantiles` are (quantile, value) pairs. */
   onSummaryPoint(attrs: AttributeSet, startTimeMs: number, timeMs: number, count: number, sum: number, quantiles: Float64Array, nQuantiles: number): void;
 }

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { evaluateFactory, evaluateInputTopic, evaluateOutputTopics } from '../processors/evaluate/index.js';
+import { defaultRules, ingestFactory, ingestInputTopic, parseIngestConfig } from '../processors/ingest/index.js';
+import { aiopsError } from '../runtime/errors.js';
+import { runProcess } from '../runtime/process.js';
+import { processKafka } from '../runtime/runner.js';
+import type { BadRecordPolicy } from '../runtime/types.js';
+
+const policies: readonly BadRecordPolicy[] = ['dead-letter', 'skip', 'fail'];
+
+function readConfigFile(path: string | undefined): Record<string, unknown> {
+  if (!path) return {};
+  return (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Record<string, unknown>;
+}
+
+function common(component: string, defaultPort: number): { brokers: string[]; port: number; policy: BadRecordPolicy } {
+  const upper = component.toUpperCase();
+  const brokers = (process.env.AIOPS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
+  const port = Number(process.env[`AIOPS_${upper}_PORT`] ?? defaultPort);
+  const policy = (process.env[`AIOPS_${upper}_BAD_RECORDS`] ?? 'dead-letter') as BadRecordPolicy;
+  const problems: string[] = [];
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`  - AIOPS_${upper}_PORT: expected a port number`);
+  if (!policies.includes(policy)) problems.push(`  - AIOPS_${upper}_BAD_RECORDS: expected one of ${policies.join(', ')}`);
+  if (problems.length > 0) throw aiopsError('CONFIG_INVALID', [problems.join('\n')]);
+  return { brokers, port, policy };
+}
+
+/** `aiops ingest [--config file.yaml]`: runs the ingest processor until SIGTERM/SIGINT. */
+export async function runIngest(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } } });
+  const file = readConfigFile(values.config ?? process.env.AIOPS_INGEST_CONFIG);
+  const section = (file.ingest ?? {}) as Record<string, unknown>;
+  const env = process.env;
+  const config = parseIngestConfig({
+    rules: defaultRules,
+    ...section,
+    ...(env.AIOPS_INGEST_BUCKET_MS ? { bucketMs: Number(env.AIOPS_INGEST_BUCKET_MS) } : {}),
+    ...(env.AIOPS_INGEST_LATENESS_MS ? { allowedLatenessMs: Number(env.AIOPS_INGEST_LATENESS_MS) } : {}),
+    ...(env.AIOPS_INGEST_IDLE_MS ? { idleTimeoutMs: Number(env.AIOPS_INGEST_IDLE_MS) } : {}),
+    ...(env.AIOPS_INGEST_MAX_SERIES ? { maxSeries: Number(env.AIOPS_INGEST_MAX_SERIES) } : {}),
+    ...(env.AIOPS_INGEST_ENCODING ? { encoding: env.AIOPS_INGEST_ENCODING } : {}),
+  });
+  const { brokers, port, policy } = common('ingest', 9464);
+  await runProcess({
+    name: 'ingest',
+    kafka: processKafka(brokers, 'aiops-ingest'),
+    inputTopic: env.AIOPS_INGEST_TOPIC ?? ingestInputTopic,
+    outputTopics: [config.signalsTopic],
+    factory: ingestFactory(config),
+    badRecordPolicy: policy,
+    idleTimeoutMs: config.idleTimeoutMs,
+    port,
+    handleSignals: true,
+  });
+  return new Promise<number>(() => undefined);
+}
+
+/** `aiops evaluate`: runs the evaluate processor until SIGTERM/SIGINT. */
+export async function runEvaluate(_argv: string[]): Promise<number> {
+  const { brokers, port, policy } = common('evaluate', 9465);
+  await runProcess({
+    name: 'evaluate',
+    kafka: processKafka(brokers, 'aiops-evaluate'),
+    inputTopic: evaluateInputTopic,
+    outputTopics: [...evaluateOutputTopics],
+    factory: evaluateFactory(),
+    badRecordPolicy: policy,
+    idleTimeoutMs: Number(process.env.AIOPS_EVALUATE_IDLE_MS ?? 5_000),
+    port,
+    handleSignals: true,
+  });
+  return new Promise<number>(() => undefined);
+}

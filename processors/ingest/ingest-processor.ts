@@ -1,0 +1,385 @@
+import { KeyValueStore } from '../../runtime/state/kv-store.js';
+import { JsonSerde } from '../../runtime/serde.js';
+import { OtlpMetricsDecoder } from '../../runtime/otlp/metrics-decoder.js';
+import { decodeMetricsJson } from '../../runtime/otlp/json-decoder.js';
+import type { AttributeSet, MetricInfo, MetricsVisitor } from '../../runtime/otlp/visitor.js';
+import type { InputRecord, Processor, ProcessorContext } from '../../runtime/types.js';
+import { signalSerde } from '../../schemas/index.js';
+import { BucketStore } from './bucket-store.js';
+import type { Partial } from './bucket-store.js';
+import type { IngestConfig, SignalRule } from './config.js';
+import { SeriesStore, S_BUCKETS, S_COUNT, S_START, S_SUM, S_TIME } from './series-store.js';
+import type { Series } from './series-store.js';
+import { newPartial, parseSignalKey, seriesKey, signalKey, statusClassOf } from './signal-keys.js';
+
+/** How a cumulative point relates to the series' previous one. */
+const enum Step {
+  /** Skip: out of order or a duplicate. */
+  SKIP,
+  /** Increase over the previous point. */
+  DELTA,
+  /** A reset (new start time or a decrease): the value counts from zero. */
+  RESET,
+  /** First point of a series that ran before it was seen: sets the baseline only. */
+  BASELINE,
+}
+
+interface Meta {
+  /** Largest event time seen on the partition. */
+  maxEventMs: number;
+  /** Every bucket ending at or before this has been closed and sent. */
+  closedThroughMs: number;
+  /** Whether the last thing sent was an idle watermark. */
+  idle: boolean;
+}
+
+/** A validating visitor: walks a payload without touching state, so a bad record changes nothing. */
+const noopVisitor: MetricsVisitor = {
+  onResource: () => true,
+  onMetric: () => true,
+  onNumberPoint: () => undefined,
+  onHistogramPoint: () => undefined,
+  onExponentialHistogramPoint: () => undefined,
+  onSummaryPoint: () => undefined,
+};
+
+/**
+ * Ingest: decodes OTLP metrics, turns cumulative series into deltas, and aggregates the points
+ * that match a signal rule into per-signal partials over event-time buckets. A bucket closes when
+ * the partition's watermark (max event time minus allowed lateness) passes its end, or when the
+ * partition goes idle; its partials go to aiops.signals.v1 keyed by signal, and the watermark to
+ * every partition of that topic.
+ */
+export class IngestProcessor implements Processor, MetricsVisitor {
+  private context!: ProcessorContext;
+  private readonly series = new SeriesStore();
+  private readonly buckets = new BucketStore();
+  private readonly metaStore = new KeyValueStore<Meta>('meta', new JsonSerde<Meta>());
+  private meta: Meta = { maxEventMs: -Infinity, closedThroughMs: -Infinity, idle: false };
+  private readonly decoder: OtlpMetricsDecoder;
+  /** metric name → indexes of the rules it feeds. */
+  private readonly rulesByMetric = new Map<string, number[]>();
+  private readonly metricIds = new Map<string, number>();
+  private readonly extractSlot = new Map<string, number>();
+  private readonly extractKeys: string[];
+  // The resource and metric being visited.
+  private resource: AttributeSet | undefined;
+  private metric: MetricInfo | undefined;
+  private metricId = 0;
+  private metricRules: number[] = [];
+
+  constructor(private readonly config: IngestConfig) {
+    for (const [i, rule] of config.rules.entries()) {
+      const list = this.rulesByMetric.get(rule.metric) ?? [];
+      list.push(i);
+      this.rulesByMetric.set(rule.metric, list);
+      for (const key of [...rule.groupBy, rule.statusAttribute]) if (!this.extractSlot.has(key)) this.extractSlot.set(key, this.extractSlot.size);
+    }
+    this.extractKeys = [...this.extractSlot.keys()];
+    this.decoder = new OtlpMetricsDecoder({ extractKeys: this.extractKeys });
+  }
+
+  init(context: ProcessorContext): void {
+    this.context = context;
+    context.register(this.series);
+    context.register(this.buckets);
+    context.register(this.metaStore);
+  }
+
+  restored(): void {
+    this.meta = this.metaStore.get('meta') ?? this.meta;
+  }
+
+  process(records: readonly InputRecord[], context: ProcessorContext): void {
+    for (const record of records) {
+      if (record.value === null || record.value.length === 0) {
+        context.reject(record, 'empty record value');
+        continue;
+      }
+      try {
+        this.decode(record.value, noopVisitor);
+      } catch (error) {
+        context.reject(record, `undecodable ${this.config.encoding} payload: ${(error as Error).message}`, error);
+        continue;
+      }
+      this.decode(record.value, this);
+      // Per record, not per batch: what closes when then depends only on the partition's input,
+      // never on how the consumer happened to batch it, so a replay reproduces the output.
+      this.advance(false);
+    }
+  }
+
+  idle(): void {
+    // Nothing seen yet, or already idle with nothing open: nothing to close or announce.
+    if (this.buckets.size() === 0 && (this.meta.idle || !Number.isFinite(this.meta.closedThroughMs))) return;
+    this.advance(true);
+  }
+
+  close(): void {
+    this.resource = undefined;
+  }
+
+  private decode(bytes: Buffer, visitor: MetricsVisitor): void {
+    if (this.config.encoding === 'otlp_json') decodeMetricsJson(bytes, visitor, { extractKeys: this.extractKeys });
+    else this.decoder.decode(bytes, visitor);
+  }
+
+  // ---- visitor ----
+
+  onResource(resource: AttributeSet): boolean {
+    this.resource = resource;
+    return true;
+  }
+
+  onMetric(metric: MetricInfo): boolean {
+    const rules = this.rulesByMetric.get(metric.name);
+    if (!rules) return false;
+    this.metric = metric;
+    this.metricRules = rules;
+    let id = this.metricIds.get(metric.name);
+    if (id === undefined) {
+      id = this.metricIds.size + 1;
+      this.metricIds.set(metric.name, id);
+    }
+    this.metricId = id;
+    return true;
+  }
+
+  onNumberPoint(attrs: AttributeSet, startTimeMs: number, timeMs: number, value: number): void {
+    if (!Number.isFinite(value)) return this.badValue('non-finite value');
+    const metric = this.metric as MetricInfo;
+    for (const ruleIndex of this.metricRules) {
+      const rule = this.config.rules[ruleIndex] as SignalRule;
+      const series = this.seriesFor(ruleIndex, rule, attrs, 1);
+      if (!series) continue;
+      let delta = value;
+      if (rule.kind !== 'gauge') {
+        if (value < 0 && metric.monotonic) {
+          this.badValue('negative value of a monotonic sum');
+          continue;
+        }
+        if (metric.temporality === 2) {
+          const previous = series.state[S_COUNT] as number;
+          const step = this.step(series, startTimeMs, timeMs, value);
+          if (step === Step.SKIP || step === Step.BASELINE) continue;
+          delta = step === Step.DELTA ? value - previous : value;
+        }
+      }
+      const partial = this.partialFor(series, rule, timeMs);
+      if (!partial) continue;
+      if (rule.kind === 'gauge') {
+        partial.count += 1;
+        partial.sum += value;
+        partial.min = Number.isNaN(partial.min) ? value : Math.min(partial.min, value);
+        partial.max = Number.isNaN(partial.max) ? value : Math.max(partial.max, value);
+      } else {
+        partial.count += delta;
+        partial.sum += delta;
+        if (rule.kind === 'http') this.addStatus(partial, series, delta);
+      }
+      this.buckets.touch(partial);
+    }
+  }
+
+  onHistogramPoint(attrs: AttributeSet, startTimeMs: number, timeMs: number, count: number, sum: number, bounds: Float64Array, counts: Float64Array, bucketCount: number): void {
+    if (!Number.isFinite(count) || count < 0) return this.badValue('histogram count is negative or not finite');
+    const metric = this.metric as MetricInfo;
+    for (const ruleIndex of this.metricRules) {
+      const rule = this.config.rules[ruleIndex] as SignalRule;
+      if (rule.kind === 'gauge') continue;
+      const series = this.seriesFor(ruleIndex, rule, attrs, 2 + bucketCount);
+      if (!series) continue;
+      const state = series.state;
+      let step = Step.RESET;
+      let dCount = count;
+      let dSum = Number.isFinite(sum) ? sum : 0;
+      if (metric.temporality === 2) {
+        const previousCount = state[S_COUNT] as number;
+        const previousSum = state[S_SUM] as number;
+        step = this.step(series, startTimeMs, timeMs, count);
+        if (step === Step.SKIP) continue;
+        if (step === Step.DELTA) {
+          dCount = count - previousCount;
+          dSum -= previousSum;
+        }
+        state[S_SUM] = Number.isFinite(sum) ? sum : 0;
+      }
+      const partial = step === Step.BASELINE ? undefined : this.partialFor(series, rule, timeMs);
+      if (partial) {
+        partial.count += dCount;
+        partial.sum += dSum;
+        if (rule.kind === 'http') this.addStatus(partial, series, dCount);
+        this.addBuckets(partial, series, bounds, counts, bucketCount, step === Step.DELTA);
+        this.buckets.touch(partial);
+      }
+      if (metric.temporality === 2) for (let i = 0; i < bucketCount && S_BUCKETS + i < state.length; i++) state[S_BUCKETS + i] = counts[i] as number;
+    }
+  }
+
+  onExponentialHistogramPoint(attrs: AttributeSet, startTimeMs: number, timeMs: number, count: number, sum: number): void {
+    // Exponential buckets do not merge with explicit ones: count and sum only.
+    this.onHistogramPoint(attrs, startTimeMs, timeMs, count, sum, EMPTY, EMPTY, 0);
+  }
+
+  onSummaryPoint(attrs: AttributeSet, startTimeMs: number, timeMs: number, count: number, sum: number): void {
+    this.onHistogramPoint(attrs, startTimeMs, timeMs, count, sum, EMPTY, EMPTY, 0);
+  }
+
+  // ---- helpers ----
+
+  private badValue(reason: string): void {
+    this.context.counters.add('bad_values');
+    this.context.counters.add(`bad_values.${reason.replace(/[^a-z]+/g, '_')}`);
+  }
+
+  /** Finds or creates the series; undefined when the series limit bites. */
+  private seriesFor(ruleIndex: number, rule: SignalRule, attrs: AttributeSet, stateLength: number): Series | undefined {
+    const resource = this.resource as AttributeSet;
+    const key = seriesKey(resource.hashHi, resource.hashLo, this.metricId * 64 + ruleIndex, attrs.hashHi, attrs.hashLo);
+    const found = this.series.get(key);
+    if (found) {
+      if (found.state.length < S_BUCKETS + stateLength - 2) found.state = grow(found.state, S_BUCKETS + stateLength - 2);
+      return found;
+    }
+    if (this.series.size() >= this.config.maxSeries) {
+      this.context.counters.add('series_limited_points');
+      if (this.context.counters && this.series.size() === this.config.maxSeries) {
+        this.context.log.warn({ maxSeries: this.config.maxSeries }, 'series limit reached: points of new series are dropped');
+      }
+      return undefined;
+    }
+    const dims: Record<string, string> = {};
+    for (const name of rule.groupBy) {
+      const slot = this.extractSlot.get(name) as number;
+      dims[name] = attrs.value(slot) ?? resource.value(slot) ?? '';
+    }
+    const status = attrs.value(this.extractSlot.get(rule.statusAttribute) as number);
+    const state = new Float64Array(S_BUCKETS + Math.max(0, stateLength - 2));
+    state[S_START] = Number.NaN;
+    const series: Series = { key, signal: signalKey(rule.name, dims), statusClass: statusClassOf(status), state, lastBucket: Number.NaN };
+    this.series.add(series);
+    this.context.counters.add('series_created');
+    this.dimensionsCache.set(series.signal, dims);
+    return series;
+  }
+
+  private readonly dimensionsCache = new Map<string, Record<string, string>>();
+
+  /**
+   * Classifies a cumulative point against the series' previous one and stores it as the new
+   * previous (start, time, count). A new start time or a decrease is a reset.
+   */
+  private step(series: Series, startTimeMs: number, timeMs: number, value: number): Step {
+    const state = series.state;
+    const isNew = Number.isNaN(state[S_START] as number);
+    if (!isNew && timeMs <= (state[S_TIME] as number)) {
+      this.context.counters.add('out_of_order_points');
+      return Step.SKIP;
+    }
+    let step: Step;
+    if (isNew) step = startTimeMs > 0 && timeMs - startTimeMs > this.config.firstPointMaxAgeMs ? Step.BASELINE : Step.RESET;
+    else if (startTimeMs !== state[S_START] || value < (state[S_COUNT] as number)) {
+      step = Step.RESET;
+      this.context.counters.add('resets');
+    } else step = Step.DELTA;
+    state[S_START] = startTimeMs;
+    state[S_TIME] = timeMs;
+    state[S_COUNT] = value;
+    this.series.markDirty(series);
+    return step;
+  }
+
+  /** The open partial of the series' signal for the bucket holding `timeMs`; undefined if late. */
+  private partialFor(series: Series, rule: SignalRule, timeMs: number): Partial | undefined {
+    const bucketMs = this.config.bucketMs;
+    const start = Math.floor(timeMs / bucketMs) * bucketMs;
+    if (start + bucketMs <= this.meta.closedThroughMs) {
+      this.context.counters.add('late_points');
+      return undefined;
+    }
+    if (timeMs > this.meta.maxEventMs) this.meta.maxEventMs = timeMs;
+    let partial = this.buckets.get(series.signal, start);
+    if (!partial) {
+      const dims = this.dimensionsCache.get(series.signal) ?? parseSignalKey(series.signal).dims;
+      partial = newPartial(series.signal, rule, dims, start, bucketMs, this.context.partition);
+      this.buckets.put(partial);
+    }
+    if (series.lastBucket !== start) {
+      series.lastBucket = start;
+      partial.series += 1;
+    }
+    return partial;
+  }
+
+  private addStatus(partial: Partial, series: Series, delta: number): void {
+    partial.statusClasses[series.statusClass] = (partial.statusClasses[series.statusClass] as number) + delta;
+    if (series.statusClass === 4) partial.errors += delta;
+  }
+
+  private addBuckets(partial: Partial, series: Series, bounds: Float64Array, counts: Float64Array, n: number, subtractPrevious: boolean): void {
+    if (n === 0) return;
+    if (partial.bounds.length === 0 && partial.bucketCounts.length === 0) {
+      for (let i = 0; i < n - 1; i++) partial.bounds.push(bounds[i] as number);
+      for (let i = 0; i < n; i++) partial.bucketCounts.push(0);
+    } else if (partial.bucketCounts.length !== n || !sameBounds(partial.bounds, bounds, n - 1)) {
+      this.context.counters.add('bounds_mismatch_points');
+      return;
+    }
+    const state = series.state;
+    for (let i = 0; i < n; i++) {
+      const previous = subtractPrevious ? ((state[S_BUCKETS + i] as number) || 0) : 0;
+      partial.bucketCounts[i] = (partial.bucketCounts[i] as number) + (counts[i] as number) - previous;
+    }
+  }
+
+  /** Closes the buckets the watermark has passed (all open ones when idle) and sends them. */
+  private advance(idle: boolean): void {
+    const bucketMs = this.config.bucketMs;
+    const through = idle
+      ? Math.max(this.buckets.latestEnd(), this.meta.closedThroughMs)
+      : Math.floor((this.meta.maxEventMs - this.config.allowedLatenessMs) / bucketMs) * bucketMs;
+    const resumed = !idle && this.meta.idle && this.buckets.size() > 0;
+    const moved = through > this.meta.closedThroughMs || (idle && !this.meta.idle);
+    if (moved) {
+      const closed = this.buckets.closeThrough(through);
+      for (const partial of closed) {
+        partial.watermarkMs = through;
+        partial.idle = idle;
+        this.context.emit({ topic: this.config.signalsTopic, key: partial.signal, value: signalSerde.serialize(partial) });
+      }
+      this.context.counters.add('buckets_closed', closed.length);
+      if (through > this.meta.closedThroughMs) this.meta.closedThroughMs = through;
+    }
+    if (moved || resumed) {
+      // Every partition of the signals topic learns this source's watermark, and whether it is
+      // idle: a source that resumes after idling says so at once, before any bucket it now
+      // feeds could be closed without it.
+      this.meta.idle = idle;
+      const marker = signalSerde.serialize(newWatermark(this.context.partition, this.meta.closedThroughMs, idle, bucketMs));
+      const partitions = this.context.partitionsOf(this.config.signalsTopic);
+      for (let p = 0; p < partitions; p++) this.context.emit({ topic: this.config.signalsTopic, key: null, value: marker, partition: p });
+    }
+    this.metaStore.put('meta', this.meta);
+  }
+}
+
+const EMPTY = new Float64Array(0);
+
+function grow(state: Float64Array, length: number): Float64Array {
+  const bigger = new Float64Array(length);
+  bigger.set(state);
+  return bigger;
+}
+
+function sameBounds(a: number[], b: Float64Array, n: number): boolean {
+  if (a.length !== n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function newWatermark(sourcePartition: number, watermarkMs: number, idle: boolean, bucketMs: number): Partial {
+  return {
+    kind: 'WATERMARK', sourcePartition, watermarkMs, idle, signal: '', rule: '', dimensions: {}, bucketStartMs: watermarkMs, bucketMs,
+    count: 0, errors: 0, statusClasses: [], sum: 0, min: Number.NaN, max: Number.NaN, bounds: [], bucketCounts: [], series: 0,
+  };
+}

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defaultRules, ingestFactory, parseIngestConfig } from '../../processors/ingest/index.js';
+import { deadLetterHeaders, deadLetterTopic } from '../../runtime/dead-letter.js';
+import { encodeMetricsRequest } from '../../runtime/otlp/index.js';
+import type { MetricsRequest } from '../../runtime/otlp/index.js';
+import { runProcess } from '../../runtime/process.js';
+import type { RunningProcess } from '../../runtime/process.js';
+import { processKafka } from '../../runtime/runner.js';
+import { signalSerde } from '../../schemas/index.js';
+import { collectMessages, createTopics, kafkaClient } from '../../stack/clients/index.js';
+import { eventually } from '../helpers/eventually.js';
+import { stackEndpoints } from '../helpers/stack.js';
+
+const T0 = Date.now() - 60_000;
+
+function sum(value: number, name = 'http.server.requests'): Buffer {
+  const request: MetricsRequest = {
+    resourceMetrics: [
+      {
+        resource: { 'service.name': 'bad-input', 'service.instance.id': 'i' },
+        scopeMetrics: [
+          {
+            scope: { name: 't', version: '', attributes: {} },
+            metrics: [
+              {
+                name,
+                description: '',
+                unit: '1',
+                kind: 'sum',
+                temporality: 2,
+                monotonic: true,
+                points: [{ attributes: {}, startTimeMs: T0, timeMs: T0 + 1000, startTimeUnixNano: `${T0}000000`, timeUnixNano: `${T0 + 1000}000000`, flags: 0, value, isInt: false }],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  return Buffer.from(encodeMetricsRequest(request));
+}
+
+describe('ingest on the real broker keeps going through bad input', () => {
+  const endpoints = stackEndpoints();
+  const run = randomUUID().slice(0, 8);
+  const input = `test.bad-in.${run}`;
+  const signals = `test.bad-signals.${run}`;
+  let proc: RunningProcess | undefined;
+
+  afterAll(async () => {
+    await proc?.stop();
+  });
+
+  it('dead-letters undecodable records with their reason and source, counts bad values, and processes what follows', async () => {
+    const kafka = kafkaClient(endpoints.kafkaBrokers);
+    await createTopics(kafka, [input], 1);
+    const good = sum(5);
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: input,
+      messages: [
+        { value: Buffer.from('garbage bytes, not protobuf \xff') },
+        { value: good.subarray(0, good.length - 4) }, // truncated protobuf
+        { value: Buffer.from(JSON.stringify({ resourceMetrics: [{ scopeMetrics: [] }] })) }, // otlp_json where otlp_proto is expected
+        { value: sum(Number.NaN) },
+        { value: sum(-3) },
+        { value: good },
+      ],
+    });
+    await producer.disconnect();
+
+    const config = parseIngestConfig({
+      rules: [...defaultRules, { name: 'requests', metric: 'http.server.requests', kind: 'counter', groupBy: ['service.name'] }],
+      bucketMs: 10_000,
+      idleTimeoutMs: 500,
+      signalsTopic: signals,
+    });
+    proc = await runProcess({ name: `ingest-bad-${run}`, kafka: processKafka(endpoints.kafkaBrokers, 'bad-input'), inputTopic: input, outputTopics: [signals], factory: ingestFactory(config), idleTimeoutMs: 500, port: 0 });
+
+    const dead = await collectMessages(kafka, {
+      topic: deadLetterTopic,
+      count: 3,
+      timeoutMs: 60_000,
+      filter: (m) => m.headers?.[deadLetterHeaders.topic]?.toString() === input,
+    });
+    // Dead letters keep the original (here null) key, so they spread over the DLQ's partitions.
+    dead.sort((a, b) => Number(a.headers?.[deadLetterHeaders.offset]?.toString()) - Number(b.headers?.[deadLetterHeaders.offset]?.toString()));
+    expect(dead.map((m) => m.headers?.[deadLetterHeaders.offset]?.toString())).toEqual(['0', '1', '2']);
+    for (const m of dead) {
+      expect(m.headers?.[deadLetterHeaders.reason]?.toString()).toMatch(/^undecodable otlp_proto payload: /);
+      expect(m.headers?.[deadLetterHeaders.partition]?.toString()).toBe('0');
+      expect(m.headers?.[deadLetterHeaders.processor]?.toString()).toBe(`ingest-bad-${run}`);
+    }
+    expect(dead[0]?.value?.toString()).toBe('garbage bytes, not protobuf \xff');
+
+    const [partial] = await collectMessages(kafka, { topic: signals, count: 1, timeoutMs: 60_000, filter: (m) => m.key !== null });
+    expect(signalSerde.deserialize(partial?.value as Buffer)).toMatchObject({ rule: 'requests', count: 5, dimensions: { 'service.name': 'bad-input' } });
+
+    const stats = await eventually('counters', async () => {
+      const s = await (proc as RunningProcess).runner.stats();
+      return s.counters.bad_values === 2 ? s : undefined;
+    });
+    expect(stats.counters).toMatchObject({ rejected_records: 3, dead_letters: 3, bad_values: 2 });
+  });
+});
