@@ -332,6 +332,26 @@ export class IngestProcessor implements Processor, MetricsVisitor {
     }
   }
 
+  /**
+   * Forgets series with no point for `staleSeriesMs` of event time (tombstones in the changelog),
+   * scanning at most every quarter of that period.
+   */
+  private evictStale(): void {
+    const horizon = this.meta.closedThroughMs - this.config.staleSeriesMs;
+    if (!(this.meta.closedThroughMs - this.lastEvictionScanMs >= this.config.staleSeriesMs / 4)) return;
+    this.lastEvictionScanMs = this.meta.closedThroughMs;
+    let evicted = 0;
+    for (const [key, series] of this.series.series) {
+      if ((series.state[S_TIME] as number) < horizon) {
+        this.series.delete(key);
+        evicted++;
+      }
+    }
+    if (evicted > 0) this.context.counters.add('series_evicted', evicted);
+  }
+
+  private lastEvictionScanMs = -Infinity;
+
   /** Closes the buckets the watermark has passed (all open ones when idle) and sends them. */
   private advance(idle: boolean): void {
     const bucketMs = this.config.bucketMs;
@@ -349,6 +369,7 @@ export class IngestProcessor implements Processor, MetricsVisitor {
       }
       this.context.counters.add('buckets_closed', closed.length);
       if (through > this.meta.closedThroughMs) this.meta.closedThroughMs = through;
+      this.evictStale();
     }
     if (moved || resumed) {
       // Every partition of the signals topic learns this source's watermark, and whether it is

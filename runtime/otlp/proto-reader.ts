@@ -37,7 +37,8 @@ export class ProtoReader {
   /** Low and high 32 bits of the last varint read by `varint64Split` (two's complement). */
   lo = 0;
   hi = 0;
-  private readonly view: DataView;
+  /** A view of `buf`, for callers that read fixed-size values at known offsets. */
+  readonly view: DataView;
   private static readonly decoder = new TextDecoder('utf-8', { fatal: true });
 
   constructor(readonly buf: Uint8Array, start = 0, end = buf.length) {
@@ -53,6 +54,19 @@ export class ProtoReader {
 
   /** A varint that must fit in 32 bits (tags, lengths, enums, uint32). */
   uint32(): number {
+    // Most tags and lengths are one byte: small enough for the JIT to inline at every call site.
+    const pos = this.pos;
+    if (pos < this.end) {
+      const b = this.buf[pos] as number;
+      if (b < 0x80) {
+        this.pos = pos + 1;
+        return b;
+      }
+    }
+    return this.uint32Long();
+  }
+
+  private uint32Long(): number {
     let result = 0;
     let shift = 0;
     while (this.pos < this.end) {

@@ -2,14 +2,14 @@
  * A small writer of the protobuf wire format into one growing buffer, for the OTLP encoders
  * (encode-metrics.ts, workload-kafka.ts) and for tests that hand-encode messages.
  *
- * Length-delimited fields are written in place: `begin`/`end` (or `beginLen`/`endLen` after an
- * explicit tag) reserve room for the length prefix and patch it afterwards, moving the body only
- * when the reservation was the wrong size, so output is always the canonical (shortest)
+ * Length-delimited fields are written in place: `begin` reserves room for the length prefix and
+ * `end` patches it, moving the body only when the reservation was the wrong size, so output is always the canonical (shortest)
  * encoding. Nothing is allocated per field: a writer reused across messages encodes at memory
  * speed once its buffer has grown.
  */
 
 import { WireType } from './proto-reader.js';
+import { decimalToParts, utf8Length } from './proto-writer-helpers.js';
 
 const TWO_32 = 4294967296;
 const MAX_DEPTH = 64;
@@ -17,49 +17,6 @@ const MAX_DEPTH = 64;
 /** Bytes a varint of this unsigned 32-bit value takes. */
 function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
-
-/** UTF-8 byte length, counting lone surrogates as U+FFFD (3 bytes) as TextEncoder writes them. */
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
-
-/**
- * Splits an unsigned decimal string into [hi, lo] 32-bit halves without BigInt. Chunks of six
- * digits keep every intermediate product below 2^53, so the arithmetic is exact.
- */
-function decimalToParts(s: string, out: Float64Array): void {
-  if (s.length === 0 || s.length > 20) throw new RangeError(`not a uint64 decimal: "${s}"`);
-  let hi = 0;
-  let lo = 0;
-  for (let i = 0; i < s.length; ) {
-    const end = Math.min(i + 6, s.length);
-    let chunk = 0;
-    let mul = 1;
-    for (; i < end; i++) {
-      const d = s.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) throw new RangeError(`not a uint64 decimal: "${s}"`);
-      chunk = chunk * 10 + d;
-      mul *= 10;
-    }
-    const t = lo * mul + chunk;
-    const carry = Math.floor(t / TWO_32);
-    lo = t - carry * TWO_32;
-    hi = hi * mul + carry;
-    if (hi >= TWO_32) throw new RangeError(`uint64 overflow: "${s}"`);
-  }
-  out[0] = hi;
-  out[1] = lo;
 }
 
 export class ProtoWriter {
@@ -297,17 +254,6 @@ export class ProtoWriter {
     return this.patchLength(this.stack[this.depth * 2] as number, this.stack[this.depth * 2 + 1] as number);
   }
 
-  /** Starts a length-delimited field whose tag was just written; pass the mark to endLen. */
-  beginLen(): number {
-    this.ensure(1);
-    return this.pos++;
-  }
-
-  /** Writes the length prefix reserved by beginLen, moving the content if it needs more bytes. */
-  endLen(mark: number): this {
-    return this.patchLength(mark, 1);
-  }
-
   /** Packed repeated double (explicit bounds); nothing when empty. */
   packedDoubles(field: number, values: readonly number[]): this {
     if (values.length === 0) return this;
@@ -325,17 +271,22 @@ export class ProtoWriter {
     if (values.length === 0) return this;
     this.tag(field, WireType.LEN).uint32(values.length * 8);
     this.ensure(values.length * 8);
-    const view = this.view;
+    const buf = this.buf;
     let p = this.pos;
+    // Most bucket counts are small and many are zero: clear once, then store the low bytes.
+    buf.fill(0, p, p + values.length * 8);
     for (let i = 0; i < values.length; i++, p += 8) {
       const v = values[i] as number;
-      if (v >= 0 && v < TWO_32) {
-        view.setUint32(p, v, true);
-        view.setUint32(p + 4, 0, true);
+      if (v === 0) continue;
+      if (v > 0 && v < TWO_32) {
+        buf[p] = v;
+        buf[p + 1] = v >>> 8;
+        buf[p + 2] = v >>> 16;
+        buf[p + 3] = v >>> 24;
       } else {
         const hi = Math.floor(v / TWO_32);
-        view.setUint32(p, (v - hi * TWO_32) >>> 0, true);
-        view.setUint32(p + 4, hi >>> 0, true);
+        this.view.setUint32(p, (v - hi * TWO_32) >>> 0, true);
+        this.view.setUint32(p + 4, hi >>> 0, true);
       }
     }
     this.pos = p;

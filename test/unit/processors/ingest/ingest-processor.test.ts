@@ -212,6 +212,18 @@ describe('IngestProcessor', () => {
     ]);
   });
 
+  it('forgets series that sent nothing for staleSeriesMs of event time', async () => {
+    const d = driver({ staleSeriesMs: 60_000 });
+    await d.pipe(0, [request([{ route: '/old', start: T0, time: T0 + 1000, count: 1 }])]);
+    for (let k = 1; k <= 10; k++) await d.pipe(0, [request([{ route: '/live', start: T0, time: T0 + k * B + 1000, count: k }])]);
+    expect(d.counters.get('series_evicted')).toBe(1);
+    // The old series comes back as new: its first point is recent, so it counts from zero.
+    await d.pipe(0, [request([{ route: '/old', start: T0 + 100_000, time: T0 + 10 * B + 2000, count: 4 }])]);
+    await d.idle(0);
+    const old = partials(d).filter((p) => p.dimensions['http.route'] === '/old');
+    expect(old.map((p) => p.count)).toEqual([1, 4]);
+  });
+
   it('skips duplicate and out-of-order points of a series', async () => {
     const d = driver();
     const first = request([{ start: T0, time: T0 + 2000, count: 10 }]);

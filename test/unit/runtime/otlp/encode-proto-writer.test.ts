@@ -69,15 +69,9 @@ describe('ProtoWriter', () => {
     }
   });
 
-  it('supports beginLen/endLen after an explicit tag, and refuses unbalanced messages', () => {
-    const w = new ProtoWriter();
-    w.tag(3, WireType.LEN);
-    const mark = w.beginLen();
-    w.string('x'.repeat(200)).endLen(mark);
-    const r = new ProtoReader(w.finish());
-    expect(r.tag()).toBe(0x1a);
-    expect(r.delimitedEnd()).toBe(r.end);
+  it('refuses unbalanced messages', () => {
     expect(() => new ProtoWriter().begin(1).finish()).toThrow(/still open/);
+    expect(() => new ProtoWriter().begin(1).subarray()).toThrow(/still open/);
     expect(() => new ProtoWriter().end()).toThrow(/without begin/);
   });
 
