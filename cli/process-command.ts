@@ -41,11 +41,13 @@ export async function runIngest(argv: string[]): Promise<number> {
     ...(env.AIOPS_INGEST_IDLE_MS ? { idleTimeoutMs: Number(env.AIOPS_INGEST_IDLE_MS) } : {}),
     ...(env.AIOPS_INGEST_MAX_SERIES ? { maxSeries: Number(env.AIOPS_INGEST_MAX_SERIES) } : {}),
     ...(env.AIOPS_INGEST_ENCODING ? { encoding: env.AIOPS_INGEST_ENCODING } : {}),
+    ...(env.AIOPS_INGEST_SIGNALS_TOPIC ? { signalsTopic: env.AIOPS_INGEST_SIGNALS_TOPIC } : {}),
   });
   const { brokers, port, policy } = common('ingest', 9464);
   await runProcess({
-    name: 'ingest',
+    name: env.AIOPS_INGEST_NAME ?? 'ingest',
     kafka: processKafka(brokers, 'aiops-ingest'),
+    ...(env.AIOPS_INGEST_MAX_BATCH_BYTES ? { maxBytesPerPartition: Number(env.AIOPS_INGEST_MAX_BATCH_BYTES) } : {}),
     inputTopic: env.AIOPS_INGEST_TOPIC ?? ingestInputTopic,
     outputTopics: [config.signalsTopic],
     factory: ingestFactory(config),

@@ -5,12 +5,14 @@
  *
  * Hash: per KeyValue, two independent 32-bit lanes (a murmur3-style round and an xxhash32-style
  * round, different seeds and constants, so a collision crafted for one lane's block function is
- * not one for the other) run over a prefix-free word stream: key length, key bytes, then
- * (value length << 3 | value kind) and the value, where an int is its exact 64-bit two's
- * complement, a bool 0/1, a double its 8 IEEE bytes, and a string, bytes, array or key-value
- * list its encoded bytes. Each lane is finalized with an avalanche mix and the pairs are added
- * mod 2^32, which does not depend on their order; the sums are mixed with the count at the end.
- * Not a cryptographic hash: hostile producers can still search for collisions (2^64 work).
+ * not one for the other) run over a word stream that can be parsed back unambiguously: a header
+ * word with the key length and (value length << 3 | value kind), the key bytes, then the value,
+ * where an int is its exact 64-bit two's complement, a bool 0/1, a double its 8 IEEE bytes, and
+ * a string, bytes, array or key-value list its encoded bytes (nested values thus hash by their
+ * encoding, which the SDKs write canonically). Each lane is finalized with an avalanche mix and
+ * the pairs are added mod 2^32, which does not depend on their order; the sums are mixed with the
+ * count at the end. 64 bits, not cryptographic: ~10M distinct sets collide with probability
+ * ~3e-6, and a producer set on it could construct collisions.
  */
 
 import type { ProtoReader } from './proto-reader.js';
@@ -23,6 +25,21 @@ const M1 = 0xcc9e2d51;
 const M2 = 0x1b873593;
 const P1 = 0x9e3779b1;
 const P2 = 0x85ebca77;
+
+/** Lane A's per-word round (murmur3's block step). */
+function roundA(a: number, w: number): number {
+  let k = Math.imul(w, M1);
+  k = (k << 15) | (k >>> 17);
+  a ^= Math.imul(k, M2);
+  a = (a << 13) | (a >>> 19);
+  return (Math.imul(a, 5) + 0xe6546b64) | 0;
+}
+
+/** Lane B's per-word round (xxhash32's accumulator step). */
+function roundB(b: number, w: number): number {
+  b = (b + Math.imul(w, P2)) | 0;
+  return Math.imul((b << 13) | (b >>> 19), P1);
+}
 
 /** murmur3 fmix32. */
 function finalA(h: number): number {
@@ -48,11 +65,19 @@ export class AttributeSetImpl implements AttributeSet {
   hashLo = 0;
   private sumA = 0;
   private sumB = 0;
-  /** Lane states of the KeyValue being hashed. */
-  private a = 0;
-  private b = 0;
   private readonly values: (string | undefined)[];
   private readonly nKeys: number;
+  private readonly keyViews: readonly DataView[];
+  /** Bit n set when an extract key is n bytes long (n < 32): most keys are ruled out by it. */
+  private readonly keyLengths: number;
+  /** Ranges found by the general KeyValue/AnyValue scan (the fast path keeps them in locals). */
+  private keyStart = 0;
+  private keyEnd = 0;
+  private kind = 0;
+  private payloadStart = 0;
+  private payloadEnd = 0;
+  private lo = 0;
+  private hi = 0;
 
   /** `keys` are the UTF-8 bytes of the extract keys, in slot order. */
   constructor(
@@ -60,6 +85,8 @@ export class AttributeSetImpl implements AttributeSet {
     private readonly intern: InternTable,
   ) {
     this.nKeys = keys.length;
+    this.keyViews = keys.map((k) => new DataView(k.buffer, k.byteOffset, k.byteLength));
+    this.keyLengths = keys.reduce((mask, k) => (k.length < 32 ? mask | (1 << k.length) : mask), 0);
     this.values = new Array<string | undefined>(keys.length).fill(undefined);
   }
 
@@ -87,29 +114,127 @@ export class AttributeSetImpl implements AttributeSet {
    * in any order; when one repeats, the last wins (as for any protobuf scalar or oneof).
    */
   addKeyValue(r: ProtoReader, end: number): void {
+    const buf = r.buf;
+    const start = r.pos;
+    // Fast path for what every producer writes: key then value, one-byte lengths, and a value
+    // with one one-byte-length or fixed-size field. Anything else takes the general scan.
+    let keyStart = start + 2;
+    let keyEnd = keyStart + (buf[start + 1] as number);
+    let kind = 0;
+    let payloadStart = 0;
+    let payloadEnd = 0;
+    let lo = 0;
+    let hi = 0;
+    const v = keyEnd + 2;
+    if (
+      v + 1 < end &&
+      buf[start] === 0x0a &&
+      (buf[start + 1] as number) < 0x80 &&
+      buf[keyEnd] === 0x12 &&
+      (buf[keyEnd + 1] as number) < 0x80 &&
+      v + (buf[keyEnd + 1] as number) === end
+    ) {
+      const t = buf[v] as number;
+      const b = buf[v + 1] as number;
+      if ((t === 0x0a || t === 0x3a) && b < 0x80 && v + 2 + b === end) {
+        kind = t >>> 3;
+        payloadStart = v + 2;
+        payloadEnd = end;
+      } else if ((t === 0x18 || t === 0x10) && end - v <= 5) {
+        // A varint of up to 4 bytes (28 bits) filling the rest of the value.
+        let x = 0;
+        let q = v + 1;
+        for (let shift = 0; q < end; shift += 7) {
+          const c = buf[q++] as number;
+          x |= (c & 0x7f) << shift;
+          if (c < 0x80) break;
+        }
+        if (q === end && (buf[end - 1] as number) < 0x80) {
+          kind = t >>> 3;
+          payloadStart = v + 1;
+          payloadEnd = end;
+          lo = t === 0x10 && x !== 0 ? 1 : x;
+        } else kind = -1;
+      } else if (t === 0x21 && v + 9 === end) {
+        kind = 4;
+        payloadStart = v + 1;
+        payloadEnd = end;
+      } else kind = -1;
+    } else kind = -1;
+    if (kind < 0) {
+      this.scanKeyValue(r, start, end);
+      keyStart = this.keyStart;
+      keyEnd = this.keyEnd;
+      kind = this.kind;
+      payloadStart = this.payloadStart;
+      payloadEnd = this.payloadEnd;
+      lo = this.lo;
+      hi = this.hi;
+    }
+    r.pos = end;
+
+    const view = r.view;
+    const keyLength = keyEnd - keyStart;
+    const numeric = kind === 2 || kind === 3;
+    const valueWord = ((numeric ? 8 : payloadEnd - payloadStart) << 3) | kind;
+    // One header word carries both lengths, so the word stream that follows is unambiguous;
+    // lengths that do not fit its halves are mixed in full as well.
+    const header = keyLength | (valueWord << 16);
+    let a = roundA(SEED_A, header);
+    let b = roundB(SEED_B, header);
+    if (keyLength > 0xffff || valueWord > 0xffff) {
+      a = roundA(roundA(a, keyLength), valueWord);
+      b = roundB(roundB(b, keyLength), valueWord);
+    }
+    // The key's bytes, then the value's (or its 64 bits), as little-endian words.
+    let from = keyStart;
+    let to = keyEnd;
+    for (let part = numeric ? 1 : 2; part > 0; part--) {
+      let i = from;
+      for (const stop = to - 3; i < stop; i += 4) {
+        const w = view.getInt32(i, true);
+        a = roundA(a, w);
+        b = roundB(b, w);
+      }
+      if (i < to) {
+        let w = 0;
+        for (let shift = 0; i < to; i++, shift += 8) w |= (buf[i] as number) << shift;
+        a = roundA(a, w);
+        b = roundB(b, w);
+      }
+      from = payloadStart;
+      to = payloadEnd;
+    }
+    if (numeric) {
+      a = roundA(roundA(a, lo), hi);
+      b = roundB(roundB(b, lo), hi);
+    }
+    this.sumA = (this.sumA + finalA(a)) | 0;
+    this.sumB = (this.sumB + finalB(b)) | 0;
+    this.count++;
+    if (keyLength < 32 ? (this.keyLengths & (1 << keyLength)) !== 0 : this.nKeys !== 0) this.extract(buf, keyStart, keyEnd, kind, payloadStart, payloadEnd, view);
+  }
+
+  /** The general KeyValue scan: any field order, repeats, unknown fields, multi-byte varints. */
+  private scanKeyValue(r: ProtoReader, start: number, end: number): void {
     const outer = r.end;
+    r.pos = start;
     r.end = end;
-    let keyStart = 0;
-    let keyEnd = 0;
     let valueStart = 0;
     let valueEnd = -1;
+    this.keyStart = this.keyEnd = this.kind = this.payloadStart = this.payloadEnd = this.lo = this.hi = 0;
     while (r.pos < end) {
       const tag = r.tag();
       if (tag === 0x0a) {
-        keyEnd = r.delimitedEnd();
-        keyStart = r.pos;
-        r.pos = keyEnd;
+        this.keyEnd = r.delimitedEnd();
+        this.keyStart = r.pos;
+        r.pos = this.keyEnd;
       } else if (tag === 0x12) {
         valueEnd = r.delimitedEnd();
         valueStart = r.pos;
         r.pos = valueEnd;
       } else r.skipTag(tag);
     }
-    let kind = 0;
-    let payloadStart = 0;
-    let payloadEnd = 0;
-    let lo = 0;
-    let hi = 0;
     if (valueEnd >= 0) {
       r.pos = valueStart;
       r.end = valueEnd;
@@ -120,101 +245,50 @@ export class AttributeSetImpl implements AttributeSet {
           case 0x2a: // array_value
           case 0x32: // kvlist_value
           case 0x3a: // bytes_value
-            kind = tag >>> 3;
-            payloadEnd = r.delimitedEnd();
-            payloadStart = r.pos;
-            r.pos = payloadEnd;
+            this.kind = tag >>> 3;
+            this.payloadEnd = r.delimitedEnd();
+            this.payloadStart = r.pos;
+            r.pos = this.payloadEnd;
             break;
           case 0x10: // bool_value
           case 0x18: // int_value
-            kind = tag >>> 3;
-            payloadStart = r.pos;
+            this.kind = tag >>> 3;
+            this.payloadStart = r.pos;
             r.varint64Split();
-            payloadEnd = r.pos;
-            lo = r.lo;
-            hi = r.hi;
-            if (kind === 2) {
-              lo = lo !== 0 || hi !== 0 ? 1 : 0;
-              hi = 0;
+            this.payloadEnd = r.pos;
+            this.lo = r.lo;
+            this.hi = r.hi;
+            if (tag === 0x10) {
+              this.lo = r.lo !== 0 || r.hi !== 0 ? 1 : 0;
+              this.hi = 0;
             }
             break;
           case 0x21: // double_value
-            kind = 4;
-            payloadStart = r.pos;
+            this.kind = 4;
+            this.payloadStart = r.pos;
             r.skip(1);
-            payloadEnd = r.pos;
+            this.payloadEnd = r.pos;
             break;
           default:
             r.skipTag(tag);
         }
       }
     }
-    r.pos = end;
     r.end = outer;
-
-    const buf = r.buf;
-    this.a = SEED_A;
-    this.b = SEED_B;
-    this.mixWord(keyEnd - keyStart);
-    this.mixBytes(buf, keyStart, keyEnd);
-    if (kind === 2 || kind === 3) {
-      this.mixWord((8 << 3) | kind);
-      this.mixWord(lo);
-      this.mixWord(hi);
-    } else {
-      this.mixWord(((payloadEnd - payloadStart) << 3) | kind);
-      this.mixBytes(buf, payloadStart, payloadEnd);
-    }
-    this.sumA = (this.sumA + finalA(this.a)) | 0;
-    this.sumB = (this.sumB + finalB(this.b)) | 0;
-    this.count++;
-    if (this.nKeys !== 0) this.extract(buf, keyStart, keyEnd, kind, payloadStart, payloadEnd);
   }
 
-  private extract(buf: Uint8Array, keyStart: number, keyEnd: number, kind: number, start: number, end: number): void {
+  private extract(buf: Uint8Array, keyStart: number, keyEnd: number, kind: number, start: number, end: number, view: DataView): void {
     const length = keyEnd - keyStart;
     for (let slot = 0; slot < this.nKeys; slot++) {
       const key = this.keys[slot] as Uint8Array;
       if (key.length !== length) continue;
+      const keyView = this.keyViews[slot] as DataView;
       let i = 0;
+      while (i + 3 < length && keyView.getInt32(i) === view.getInt32(keyStart + i)) i += 4;
+      if (i + 3 < length) continue;
       while (i < length && key[i] === buf[keyStart + i]) i++;
       if (i !== length) continue;
-      this.values[slot] = kind === 0 ? undefined : this.intern.get(kind, buf, start, end);
-    }
-  }
-
-  private mixWord(w: number): void {
-    let k = Math.imul(w, M1);
-    k = (k << 15) | (k >>> 17);
-    let a = this.a ^ Math.imul(k, M2);
-    a = (a << 13) | (a >>> 19);
-    this.a = (Math.imul(a, 5) + 0xe6546b64) | 0;
-    const b = (this.b + Math.imul(w, P2)) | 0;
-    this.b = Math.imul((b << 13) | (b >>> 19), P1);
-  }
-
-  /** Little-endian words, then the 1-3 trailing bytes as one word (the length came before). */
-  private mixBytes(buf: Uint8Array, start: number, end: number): void {
-    let a = this.a;
-    let b = this.b;
-    let i = start;
-    for (const stop = end - 3; i < stop; i += 4) {
-      const w = (buf[i] as number) | ((buf[i + 1] as number) << 8) | ((buf[i + 2] as number) << 16) | ((buf[i + 3] as number) << 24);
-      let k = Math.imul(w, M1);
-      k = (k << 15) | (k >>> 17);
-      a ^= Math.imul(k, M2);
-      a = (a << 13) | (a >>> 19);
-      a = (Math.imul(a, 5) + 0xe6546b64) | 0;
-      b = (b + Math.imul(w, P2)) | 0;
-      b = Math.imul((b << 13) | (b >>> 19), P1);
-    }
-    this.a = a;
-    this.b = b;
-    if (i < end) {
-      let w = 0;
-      for (let shift = 0; i < end; i++, shift += 8) w |= (buf[i] as number) << shift;
-      this.mixWord(w);
+      this.values[slot] = kind === 0 ? undefined : this.intern.get(kind, buf, start, end, view);
     }
   }
 }
-

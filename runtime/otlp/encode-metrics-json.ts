@@ -3,7 +3,8 @@
  * collector reads and writes. Keys are lowerCamelCase; int64, uint64 and fixed64 values
  * (timestamps, `asInt`, `intValue`, `count`, `bucketCounts`, `zeroCount`) are decimal strings;
  * enums (`aggregationTemporality`) are integers; bytes are base64; NaN and ±Infinity are the
- * strings "NaN", "Infinity", "-Infinity".
+ * proto3 strings "NaN", "Infinity", "-Infinity" (the collector parses them with
+ * strconv.ParseFloat; JSON.stringify would write null).
  *
  * Which fields appear follows the OpenTelemetry JS SDK's JsonMetricsSerializer so output can be
  * compared with it: metric name/description/unit, scope name/version, point attributes and

@@ -6,7 +6,8 @@
  * Output follows proto3: fields are written in field-number order, scalar fields holding their
  * default (0, '', false) are left out, `optional` fields (histogram sum/min/max) are written
  * whenever defined, oneof members (attribute values, as_double/as_int) always, and repeated
- * numbers are packed. The resource and scope messages are always present.
+ * numbers are packed. The resource and scope messages are always present. Exemplars, metric
+ * metadata, schema URLs and dropped-attribute counts are not in the model and never written.
  *
  * Attribute numbers become int_value or double_value, and point times are resolved from their
  * nanosecond string or milliseconds, by the rules in encode-rules.ts. `null` becomes an AnyValue
@@ -31,6 +32,7 @@ import type {
 export { encodeMetricsRequestJson } from './encode-metrics-json.js';
 
 const { VARINT, I64, LEN } = WireType;
+
 /** Writes the fields of an AnyValue (the caller has opened the message). */
 function anyValue(w: ProtoWriter, v: AttributeValue): void {
   if (typeof v === 'string') w.tag(1, LEN).string(v);
@@ -160,12 +162,11 @@ function reserveFor(points: number, bytesPerPoint: number): number {
 
 function metric(w: ProtoWriter, m: Metric): void {
   // A length prefix that is one byte short moves the whole metric: guess the size instead.
-  const perPoint = m.kind === 'histogram' || m.kind === 'exponentialHistogram' ? 200 : 60;
-  w.begin(2, reserveFor(m.points.length, perPoint));
+  const reserve = reserveFor(m.points.length, m.kind === 'histogram' || m.kind === 'exponentialHistogram' ? 200 : 60);
+  w.begin(2, reserve);
   if (m.name !== '') w.tag(1, LEN).string(m.name);
   if (m.description !== '') w.tag(2, LEN).string(m.description);
   if (m.unit !== '') w.tag(3, LEN).string(m.unit);
-  const reserve = reserveFor(m.points.length, perPoint);
   switch (m.kind) {
     case 'gauge':
       w.begin(5, reserve);

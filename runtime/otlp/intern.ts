@@ -37,6 +37,7 @@ export class InternTable {
   private kinds = new Uint8Array(INITIAL_SLOTS / 2);
   private strings: string[] = [];
   private arena = new Uint8Array(16 * 1024);
+  private arenaView = new DataView(this.arena.buffer);
   private arenaUsed = 0;
 
   constructor(options: InternOptions = {}) {
@@ -47,23 +48,38 @@ export class InternTable {
 
   /**
    * The string for the AnyValue payload `buf[start..end)` of `kind` (see renderValue); kind 1
-   * (string) serves names and units too. Throws ProtoDecodeError when the bytes don't decode.
+   * (string) serves names and units too. `view` must be a DataView over exactly `buf` (hot
+   * callers pass the one they have; otherwise one is made). Throws ProtoDecodeError when the
+   * bytes don't decode.
    */
-  get(kind: number, buf: Uint8Array, start: number, end: number): string {
+  get(kind: number, buf: Uint8Array, start: number, end: number, view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)): string {
     const length = end - start;
+    // A bool's text is one of two constants: nothing to look up (a varint is non-zero when
+    // any of its 7-bit groups is).
+    if (kind === 2) {
+      for (let i = start; i < end; i++) if (((buf[i] as number) & 0x7f) !== 0) return 'true';
+      return 'false';
+    }
     if (length > this.maxValueBytes) {
       this.misses++;
       return renderValue(kind, buf, start, end);
     }
-    // FNV-1a: names and values are short, and a byte loop needs no tail handling.
-    let h = 0x811c9dc5 ^ kind;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+    let h = Math.imul(0x811c9dc5 ^ kind, 0x01000193) ^ length;
+    let i = start;
+    // Four bytes per step through the view (hot callers pass theirs), the rest byte by byte.
+    for (const stop = end - 3; i < stop; i += 4) {
+      h = Math.imul(h ^ view.getInt32(i, true), 0x9e3779b1);
+      h ^= h >>> 15;
+    }
+    for (; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
     h ^= h >>> 15;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
     const mask = this.slots.length - 1;
     let slot = h & mask;
     for (let entry = this.slots[slot] as number; entry !== 0; entry = this.slots[slot] as number) {
       const e = entry - 1;
-      if (this.hashes[e] === h && this.lengths[e] === length && this.kinds[e] === kind && this.sameBytes(e, buf, start, length)) {
+      if (this.hashes[e] === h && this.lengths[e] === length && this.kinds[e] === kind && this.sameBytes(e, view, buf, start, length)) {
         return this.strings[e] as string;
       }
       slot = (slot + 1) & mask;
@@ -82,10 +98,13 @@ export class InternTable {
     this.clears++;
   }
 
-  private sameBytes(e: number, buf: Uint8Array, start: number, length: number): boolean {
+  private sameBytes(e: number, view: DataView, buf: Uint8Array, start: number, length: number): boolean {
     const arena = this.arena;
+    const arenaView = this.arenaView;
     const at = this.starts[e] as number;
-    for (let i = 0; i < length; i++) if (arena[at + i] !== buf[start + i]) return false;
+    let i = 0;
+    for (; i + 3 < length; i += 4) if (arenaView.getInt32(at + i) !== view.getInt32(start + i)) return false;
+    for (; i < length; i++) if (arena[at + i] !== buf[start + i]) return false;
     return true;
   }
 
@@ -96,6 +115,7 @@ export class InternTable {
       const arena = new Uint8Array(Math.min(this.maxArenaBytes, Math.max(this.arena.length * 2, this.arenaUsed + length)));
       arena.set(this.arena.subarray(0, this.arenaUsed));
       this.arena = arena;
+      this.arenaView = new DataView(arena.buffer);
     }
     const e = this.size++;
     this.arena.set(buf.subarray(start, start + length), this.arenaUsed);

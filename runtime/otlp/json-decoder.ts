@@ -37,11 +37,16 @@ const TEMPORALITY_NAMES: Readonly<Record<string, number>> = {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 let nameBytes = new Uint8Array(256);
+let nameView = new DataView(nameBytes.buffer);
 
+/** Interns a name by its UTF-8 bytes, so it is the very string the protobuf path returns. */
 function interned(ctx: DecoderContext, s: string): string {
-  if (s.length * 3 > nameBytes.length) nameBytes = new Uint8Array(s.length * 3);
+  if (s.length * 3 > nameBytes.length) {
+    nameBytes = new Uint8Array(s.length * 3);
+    nameView = new DataView(nameBytes.buffer);
+  }
   const n = encoder.encodeInto(s, nameBytes).written;
-  return ctx.intern.get(1, nameBytes, 0, n);
+  return ctx.intern.get(1, nameBytes, 0, n, nameView);
 }
 
 function temporality(v: unknown, path: string): 0 | 1 | 2 {
@@ -199,18 +204,21 @@ export function decodeMetricsJsonWith(ctx: DecoderContext, input: Uint8Array | s
   return stats;
 }
 
-const contexts = new WeakMap<MetricsDecoderOptions, DecoderContext>();
+const contexts = new WeakMap<readonly string[], DecoderContext>();
 
 /**
- * Decodes one otlp_json payload into `visitor` calls. Calls with the same options object share
- * one context (intern table, scratch buffers, stats object), so interned strings stay identical
- * across calls; OtlpMetricsDecoder.decodeJson does the same with the protobuf decoder's context.
+ * Decodes one otlp_json payload into `visitor` calls. Calls passing the same `extractKeys` array
+ * (the same array object, as a processor holding its configuration does, even inside a fresh
+ * options literal) share one context: intern table, scratch buffers and the returned stats
+ * object, so interned strings stay identical across calls and nothing is rebuilt per payload;
+ * the first call's intern bounds apply. OtlpMetricsDecoder.decodeJson does the same with the
+ * protobuf decoder's own context, which also makes its strings the protobuf path's.
  */
 export function decodeMetricsJson(bytes: Uint8Array | string, visitor: MetricsVisitor, options: MetricsDecoderOptions): DecodeStats {
-  let ctx = contexts.get(options);
+  let ctx = contexts.get(options.extractKeys);
   if (!ctx) {
     ctx = new DecoderContext(options);
-    contexts.set(options, ctx);
+    contexts.set(options.extractKeys, ctx);
   }
   return decodeMetricsJsonWith(ctx, bytes, visitor);
 }

@@ -184,8 +184,8 @@ export class OtlpMetricsDecoder {
     }
     const info = ctx.metric;
     const buf = r.buf;
-    info.name = ctx.intern.get(1, buf, nameStart, nameEnd);
-    info.unit = ctx.intern.get(1, buf, unitStart, unitEnd);
+    info.name = ctx.intern.get(1, buf, nameStart, nameEnd, r.view);
+    info.unit = ctx.intern.get(1, buf, unitStart, unitEnd, r.view);
     info.type = type as MetricType;
     // Only sums, histograms and exponential histograms carry these fields.
     info.temporality = type === MetricType.GAUGE || type === MetricType.SUMMARY ? 0 : temporalityOf(temporality);

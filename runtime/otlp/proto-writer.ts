@@ -271,22 +271,17 @@ export class ProtoWriter {
     if (values.length === 0) return this;
     this.tag(field, WireType.LEN).uint32(values.length * 8);
     this.ensure(values.length * 8);
-    const buf = this.buf;
+    const view = this.view;
     let p = this.pos;
-    // Most bucket counts are small and many are zero: clear once, then store the low bytes.
-    buf.fill(0, p, p + values.length * 8);
     for (let i = 0; i < values.length; i++, p += 8) {
       const v = values[i] as number;
-      if (v === 0) continue;
-      if (v > 0 && v < TWO_32) {
-        buf[p] = v;
-        buf[p + 1] = v >>> 8;
-        buf[p + 2] = v >>> 16;
-        buf[p + 3] = v >>> 24;
+      if (v >= 0 && v < TWO_32) {
+        view.setUint32(p, v, true);
+        view.setUint32(p + 4, 0, true);
       } else {
         const hi = Math.floor(v / TWO_32);
-        this.view.setUint32(p, (v - hi * TWO_32) >>> 0, true);
-        this.view.setUint32(p + 4, hi >>> 0, true);
+        view.setUint32(p, (v - hi * TWO_32) >>> 0, true);
+        view.setUint32(p + 4, hi >>> 0, true);
       }
     }
     this.pos = p;

@@ -67,9 +67,10 @@ export interface MetricsVisitor {
    */
   onNumberPoint(attrs: AttributeSet, startTimeMs: number, timeMs: number, value: number): void;
   /**
-   * Histogram point. `bounds` holds `bucketCount - 1` explicit bounds, `counts` holds
-   * `bucketCount` counts; both are views over reused buffers. `sum`, `min` and `max` are NaN
-   * when absent.
+   * Histogram point. `bounds` and `counts` are reused buffers, usually longer than needed: read
+   * the first `bucketCount - 1` bounds and `bucketCount` counts. bucketCount is 0 when the point
+   * carries no buckets (a payload whose counts and bounds disagree is rejected instead). `sum`,
+   * `min` and `max` are NaN when absent.
    */
   onHistogramPoint(
     attrs: AttributeSet,

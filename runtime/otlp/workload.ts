@@ -13,7 +13,7 @@ import { nanosDecimal } from './encode-rules.js';
 import { Prng, inverseNormal, mixSeed } from './prng.js';
 import type { HistogramPoint, MetricsRequest } from './types.js';
 import { Temporality } from './types.js';
-import { HTTP_DURATION_BUCKETS, STATUS_CLASSES, routeSpec, serviceName, statusCode } from './workload-catalog.js';
+import { HTTP_DURATION_BUCKETS, STATUS_CLASSES, StatusClass, routeSpec, serviceName, statusCode } from './workload-catalog.js';
 import type { RouteSpec } from './workload-catalog.js';
 import type { IntervalTruth, RouteTruth } from './workload-truth.js';
 
@@ -62,6 +62,7 @@ function latencyMultiplier(u: number): number {
   const lo = MULTIPLIERS[i] as number;
   return lo + (x - i) * ((MULTIPLIERS[i + 1] as number) - lo);
 }
+
 const SCOPE = { name: 'aiops.workload.http', version: '1.0.0' };
 const METRIC = { name: 'http.server.request.duration', description: 'Duration of HTTP server requests.', unit: 's' };
 
@@ -126,10 +127,11 @@ export class HttpWorkload {
 
     this.services = Array.from({ length: o.services }, (_, s) => serviceName(s));
     this.routes = Array.from({ length: o.routesPerService }, (_, r) => routeSpec(r));
-    const config = this.services.map((_, s) => new Prng(mixSeed(o.seed, 0x5eed, s)));
+    // Each route's character comes from its own stream, so it does not change with the shape.
+    const config = this.services.map((_, s) => this.routes.map((_r, r) => new Prng(mixSeed(o.seed, 0x5eed, s, r))));
     // Medians between 10 and 120 ms, log-uniform: a few fast routes, a few slow ones.
-    this.medians = config.map((rng) => this.routes.map(() => 0.01 * Math.exp(rng.uniform(0, Math.log(12)))));
-    this.weights = config.map((rng) => this.routes.map(() => rng.uniform(0.5, 1.5)));
+    this.medians = config.map((routes) => routes.map((rng) => 0.01 * Math.exp(rng.uniform(0, Math.log(12)))));
+    this.weights = config.map((routes) => routes.map((rng) => rng.uniform(0.5, 1.5)));
     this.latencyFactors = this.services.map(() => this.routes.map(() => 1));
     this.errorRates = this.services.map(() => this.routes.map(() => o.errorRate));
 
@@ -139,7 +141,11 @@ export class HttpWorkload {
     }
     this.instances = instances;
     const nBuckets = this.bounds.length + 1;
-    this.streams = instances.map((_, i) => this.routes.map((_r, r) => new Prng(mixSeed(o.seed, i, r))));
+    // Seeded by (service, instance, route) rather than position, for the same reason.
+    this.streams = instances.map((_, i) => {
+      const [s, k] = [Math.floor(i / o.instancesPerService), i % o.instancesPerService];
+      return this.routes.map((_r, r) => new Prng(mixSeed(o.seed, s, k, r)));
+    });
     this.cumulative = instances.map(() => this.routes.flatMap(() => STATUS_CLASSES.map(() => newSeries(nBuckets))));
     this.scratch = STATUS_CLASSES.map(() => newSeries(nBuckets));
   }
@@ -254,7 +260,7 @@ export class HttpWorkload {
     };
     for (let j = 0; j < n; j++) {
       const u = rng.next();
-      const cls = u < errorRate ? 2 : u < clientLimit ? 1 : 0;
+      const cls = u < errorRate ? StatusClass.SERVER_ERROR : u < clientLimit ? StatusClass.CLIENT_ERROR : StatusClass.OK;
       const latency = median * latencyMultiplier(rng.open());
       let b = 0;
       while (b < bounds.length && latency > (bounds[b] as number)) b++;
@@ -267,8 +273,8 @@ export class HttpWorkload {
       series.buckets[b] = (series.buckets[b] as number) + 1;
       truth.bucketCounts[b] = (truth.bucketCounts[b] as number) + 1;
       truth.latencySum += latency;
-      if (cls === 2) truth.errors++;
-      else if (cls === 1) truth.clientErrors++;
+      if (cls === StatusClass.SERVER_ERROR) truth.errors++;
+      else if (cls === StatusClass.CLIENT_ERROR) truth.clientErrors++;
     }
     return truth;
   }

@@ -57,12 +57,15 @@ describe('otlp_json decoding', () => {
     expect(p.resources[0]?.hash).toEqual(r?.hash);
   });
 
-  it('keeps interned strings across calls that share an options object', async () => {
+  it('keeps interned strings across calls that share an extractKeys array', async () => {
     const { json } = await recordSdk(AggregationTemporality.CUMULATIVE);
     const options = { extractKeys: ['http.route', 'service.name'] };
     const a = new CollectingVisitor(options.extractKeys);
     const b = new CollectingVisitor(options.extractKeys);
-    decodeMetricsJson(json, a, options);
+    const first = decodeMetricsJson(json, a, options);
+    // A fresh options literal around the same keys array reuses the context (same stats object).
+    expect(decodeMetricsJson(json, a, { extractKeys: options.extractKeys })).toBe(first);
+    a.resources.pop();
     const decoder = new OtlpMetricsDecoder(options);
     decoder.decodeJson(json, b);
     const misses = decoder.intern.misses;
