@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { aiopsError } from '../../runtime/errors.js';
+import { readToEnd } from '../../runtime/read-to-end.js';
 
 const { Kafka: KafkaClass, logLevel } = kafkajs;
 
@@ -117,49 +118,16 @@ export async function createTopics(kafka: Kafka, topics: readonly string[], numP
   }
 }
 
-/**
- * Every committed record of `topic`, read to its current end (known exactly from the batch lag,
- * which kafkajs reports even for batches of transaction markers).
- */
+/** Every committed record of `topic`, read to its current end. */
 export async function readTopicToEnd(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<CollectedMessage[]> {
-  const ends = await endOffsets(kafka, topic);
-  const pending = new Set(ends.filter((e) => e.offset !== '0').map((e) => e.partition));
   const out: CollectedMessage[] = [];
-  if (pending.size === 0) return out;
-  const consumer = kafka.consumer({ groupId: `aiops-read-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(aiopsError('TIMEOUT', [`reading ${topic} to its end`, timeoutMs])), timeoutMs);
-      consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
-        const { partition, offsetLag } = event.payload as { partition: number; offsetLag: string };
-        if (offsetLag === '0' && pending.delete(partition) && pending.size === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      consumer.on(consumer.events.CRASH, (event) => {
-        clearTimeout(timer);
-        reject(event.payload.error);
-      });
-      consumer
-        .subscribe({ topic, fromBeginning: true })
-        .then(() =>
-          consumer.run({
-            eachBatch: async ({ batch }) => {
-              for (const m of batch.messages) {
-                out.push({ topic, partition: batch.partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp });
-              }
-            },
-          }),
-        )
-        .catch((error: unknown) => {
-          clearTimeout(timer);
-          reject(error as Error);
-        });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  await readToEnd(
+    kafka,
+    topic,
+    (partition, messages) => {
+      for (const m of messages) out.push({ topic, partition, offset: m.offset, key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp });
+    },
+    { timeoutMs },
+  );
   return out;
 }
