@@ -158,16 +158,6 @@ export class ProtoReader {
     return hi * TWO_32 + lo;
   }
 
-  /** fixed64 nanoseconds as whole milliseconds, without losing precision on the way. */
-  fixed64Millis(): number {
-    this.need(8);
-    const lo = this.view.getUint32(this.pos, true);
-    const hi = this.view.getUint32(this.pos + 4, true);
-    this.pos += 8;
-    // (hi * 2^32 + lo) / 1e6, computed so the result stays exact for any realistic time.
-    return Math.floor((hi * TWO_32) / 1e6 + lo / 1e6);
-  }
-
   /** fixed64 Unix nanoseconds as milliseconds with a fraction (see nanosToMillis). */
   fixed64Ms(): number {
     this.need(8);
