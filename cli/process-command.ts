@@ -15,7 +15,7 @@ function readConfigFile(path: string | undefined): Record<string, unknown> {
   return (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Record<string, unknown>;
 }
 
-function common(component: string, defaultPort: number): { brokers: string[]; port: number; policy: BadRecordPolicy } {
+function common(component: string, defaultPort: number): { brokers: string[]; port: number; policy: BadRecordPolicy; sessionTimeoutMs?: number } {
   const upper = component.toUpperCase();
   const brokers = (process.env.AIOPS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
   const port = Number(process.env[`AIOPS_${upper}_PORT`] ?? defaultPort);
@@ -23,8 +23,11 @@ function common(component: string, defaultPort: number): { brokers: string[]; po
   const problems: string[] = [];
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`  - AIOPS_${upper}_PORT: expected a port number`);
   if (!policies.includes(policy)) problems.push(`  - AIOPS_${upper}_BAD_RECORDS: expected one of ${policies.join(', ')}`);
+  const session = process.env.AIOPS_KAFKA_SESSION_TIMEOUT_MS;
+  const sessionTimeoutMs = session === undefined ? undefined : Number(session);
+  if (sessionTimeoutMs !== undefined && !(Number.isInteger(sessionTimeoutMs) && sessionTimeoutMs >= 6_000)) problems.push('  - AIOPS_KAFKA_SESSION_TIMEOUT_MS: expected an integer of at least 6000 (ms)');
   if (problems.length > 0) throw aiopsError('CONFIG_INVALID', [problems.join('\n')]);
-  return { brokers, port, policy };
+  return { brokers, port, policy, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }) };
 }
 
 /** `aiops ingest [--config file.yaml]`: runs the ingest processor until SIGTERM/SIGINT. */
@@ -43,7 +46,7 @@ export async function runIngest(argv: string[]): Promise<number> {
     ...(env.AIOPS_INGEST_ENCODING ? { encoding: env.AIOPS_INGEST_ENCODING } : {}),
     ...(env.AIOPS_INGEST_SIGNALS_TOPIC ? { signalsTopic: env.AIOPS_INGEST_SIGNALS_TOPIC } : {}),
   });
-  const { brokers, port, policy } = common('ingest', 9464);
+  const { brokers, port, policy, sessionTimeoutMs } = common('ingest', 9464);
   await runProcess({
     name: env.AIOPS_INGEST_NAME ?? 'ingest',
     kafka: processKafka(brokers, 'aiops-ingest'),
@@ -52,6 +55,7 @@ export async function runIngest(argv: string[]): Promise<number> {
     outputTopics: [config.signalsTopic],
     factory: ingestFactory(config),
     badRecordPolicy: policy,
+    ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
     idleTimeoutMs: config.idleTimeoutMs,
     port,
     handleSignals: true,
@@ -61,7 +65,7 @@ export async function runIngest(argv: string[]): Promise<number> {
 
 /** `aiops evaluate`: runs the evaluate processor until SIGTERM/SIGINT. */
 export async function runEvaluate(_argv: string[]): Promise<number> {
-  const { brokers, port, policy } = common('evaluate', 9465);
+  const { brokers, port, policy, sessionTimeoutMs } = common('evaluate', 9465);
   await runProcess({
     name: 'evaluate',
     kafka: processKafka(brokers, 'aiops-evaluate'),
@@ -69,6 +73,7 @@ export async function runEvaluate(_argv: string[]): Promise<number> {
     outputTopics: [...evaluateOutputTopics],
     factory: evaluateFactory(),
     badRecordPolicy: policy,
+    ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
     idleTimeoutMs: Number(process.env.AIOPS_EVALUATE_IDLE_MS ?? 5_000),
     port,
     handleSignals: true,

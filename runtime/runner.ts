@@ -32,6 +32,11 @@ export interface RunnerOptions {
   readonly maxBytesPerPartition?: number;
   /** Where a new consumer group starts: the beginning of the input (default) or its end. */
   readonly fromBeginning?: boolean;
+  /**
+   * Consumer session timeout (default 30000 ms, the broker allows 6000 and up): how long a
+   * member that died without leaving holds its partitions before the group moves them.
+   */
+  readonly sessionTimeoutMs?: number;
 }
 
 interface Task {
@@ -42,6 +47,8 @@ interface Task {
   /** Serialises batches, idle work and closing of one partition. */
   lock: Promise<unknown>;
   lastInputAt: number;
+  /** Next input offset to process: the committed position, then one past each committed batch. */
+  position: bigint | undefined;
   caughtUp: boolean;
   idleDone: boolean;
   closed: boolean;
@@ -104,7 +111,8 @@ export class ProcessorRunner {
       readUncommitted: false,
       maxBytesPerPartition: this.options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxWaitTimeInMs: 200,
-      sessionTimeout: 30_000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.max(500, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 10)),
       rebalanceTimeout: 60_000,
     });
     this.consumer = consumer;
@@ -139,13 +147,16 @@ export class ProcessorRunner {
         const last = batch.lastOffset();
         await this.locked(task, async () => {
           if (task.closed) throw new Error(`partition ${batch.partition} was revoked`);
-          const records = batch.messages.map((m) => toInput(batch.topic, batch.partition, m));
+          if (this.log.isLevelEnabled('trace')) this.log.trace({ partition: batch.partition, first: batch.firstOffset(), last, position: task.position?.toString() }, 'batch');
+          const records = this.unprocessed(task, batch.messages).map((m) => toInput(batch.topic, batch.partition, m));
+          if (records.length === 0) return;
           this.count('records', records.length);
           this.count('batches');
           task.lastInputAt = this.clock.now();
           task.idleDone = false;
           await task.processor.process(records, task.context);
           await this.commit(task, (BigInt(last) + 1n).toString());
+          task.position = BigInt(last) + 1n;
         });
         resolveOffset(last);
         await heartbeat();
@@ -282,7 +293,7 @@ export class ProcessorRunner {
       count: (counter, value) => this.count(counter, value),
     });
     await processor.init(context);
-    return { partition, processor, context, producer, lock: Promise.resolve(), lastInputAt: this.clock.now(), caughtUp: false, idleDone: false, closed: false };
+    return { partition, processor, context, producer, lock: Promise.resolve(), lastInputAt: this.clock.now(), position: undefined, caughtUp: false, idleDone: false, closed: false };
   }
 
   /** A partition whose committed offset is already at its end is caught up from the start. */
@@ -296,10 +307,35 @@ export class ProcessorRunner {
         const c = committed?.partitions.find((p) => p.partition === task.partition)?.offset ?? '-1';
         const end = ends.find((p) => p.partition === task.partition)?.high ?? '0';
         task.caughtUp = end === '0' || BigInt(c) >= BigInt(end);
+        if (BigInt(c) >= 0n) task.position = BigInt(c);
+        this.log.debug({ partition: task.partition, committed: c, end }, 'resuming');
       }
     } finally {
       await admin.disconnect();
     }
+  }
+
+  /**
+   * The messages at or after the task's position. The consumer's fetch position can move on its
+   * own: kafkajs answers OFFSET_OUT_OF_RANGE (say, input deleted by retention) by committing the
+   * group's default offset and starting over there. Records before the position were already
+   * processed and committed with their state, so they are skipped; a jump forward means input
+   * was gone before it could be processed, which is logged and counted.
+   */
+  private unprocessed(task: Task, messages: readonly KafkaMessage[]): readonly KafkaMessage[] {
+    const first = messages[0];
+    if (first === undefined || task.position === undefined) return messages;
+    const position = task.position;
+    if (BigInt(first.offset) > position) {
+      this.count('input_gap_records', Number(BigInt(first.offset) - position));
+      this.log.warn({ partition: task.partition, expected: position.toString(), got: first.offset }, 'input skipped ahead of the committed position: records in between were never processed');
+      return messages;
+    }
+    if (BigInt(first.offset) === position) return messages;
+    const rest = messages.filter((m) => BigInt(m.offset) >= position);
+    this.count('reprocessing_skipped_records', messages.length - rest.length);
+    this.log.warn({ partition: task.partition, position: position.toString(), got: first.offset }, 'input rewound behind the committed position: skipping records already processed');
+    return rest;
   }
 
   private locked<T>(task: Task, work: () => Promise<T>): Promise<T> {
@@ -359,6 +395,7 @@ export class ProcessorRunner {
           task.idleDone = true;
           await this.locked(task, async () => {
             if (task.closed) return;
+            this.log.debug({ partition: task.partition, position: task.position?.toString(), lag: this.lag.get(task.partition) }, 'partition idle');
             await task.processor.idle?.(task.context);
             await this.commit(task);
           });
@@ -405,7 +442,10 @@ export function processKafka(brokers: readonly string[], clientId: string, log: 
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const logCreator = () => (entry: { level: number; log: { message: string } & Record<string, unknown> }) => {
     const { message, ...rest } = entry.log;
-    if (entry.level <= logLevel.WARN) log.warn(rest, message);
+    // A transaction begun right after the previous commit meets CONCURRENT_TRANSACTIONS until
+    // the broker has written the commit markers; kafkajs retries it, as it should.
+    const routine = typeof rest.error === 'string' && rest.error.includes('another concurrent operation on the same transaction') || message.includes('another concurrent operation on the same transaction');
+    if (entry.level <= logLevel.WARN && !routine) log.warn(rest, message);
     else log.debug(rest, message);
   };
   return new kafkajs.Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.WARN, logCreator });

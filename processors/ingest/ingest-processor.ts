@@ -31,6 +31,8 @@ interface Meta {
   closedThroughMs: number;
   /** Whether the last thing sent was an idle watermark. */
   idle: boolean;
+  /** Watermark at the last stale-series scan. */
+  evictionScanMs?: number;
 }
 
 /** A validating visitor: walks a payload without touching state, so a bad record changes nothing. */
@@ -75,6 +77,9 @@ export class IngestProcessor implements Processor, MetricsVisitor {
       this.rulesByMetric.set(rule.metric, list);
       for (const key of [...rule.groupBy, rule.statusAttribute]) if (!this.extractSlot.has(key)) this.extractSlot.set(key, this.extractSlot.size);
     }
+    // Ids follow the configuration, not the order metrics happen to arrive in: series keys
+    // derived from them must be the same after a restart.
+    for (const name of this.rulesByMetric.keys()) this.metricIds.set(name, this.metricIds.size + 1);
     this.extractKeys = [...this.extractSlot.keys()];
     this.decoder = new OtlpMetricsDecoder({ extractKeys: this.extractKeys });
   }
@@ -88,6 +93,7 @@ export class IngestProcessor implements Processor, MetricsVisitor {
 
   restored(): void {
     this.meta = this.metaStore.get('meta') ?? this.meta;
+    this.context.log.debug({ meta: this.meta, series: this.series.size(), openBuckets: this.buckets.size() }, 'ingest state restored');
   }
 
   process(records: readonly InputRecord[], context: ProcessorContext): void {
@@ -136,12 +142,7 @@ export class IngestProcessor implements Processor, MetricsVisitor {
     if (!rules) return false;
     this.metric = metric;
     this.metricRules = rules;
-    let id = this.metricIds.get(metric.name);
-    if (id === undefined) {
-      id = this.metricIds.size + 1;
-      this.metricIds.set(metric.name, id);
-    }
-    this.metricId = id;
+    this.metricId = this.metricIds.get(metric.name) as number;
     return true;
   }
 
@@ -306,6 +307,7 @@ export class IngestProcessor implements Processor, MetricsVisitor {
     }
     if (series.lastBucket !== start) {
       series.lastBucket = start;
+      this.series.markDirty(series);
       partial.series += 1;
     }
     return partial;
@@ -338,8 +340,8 @@ export class IngestProcessor implements Processor, MetricsVisitor {
    */
   private evictStale(): void {
     const horizon = this.meta.closedThroughMs - this.config.staleSeriesMs;
-    if (!(this.meta.closedThroughMs - this.lastEvictionScanMs >= this.config.staleSeriesMs / 4)) return;
-    this.lastEvictionScanMs = this.meta.closedThroughMs;
+    if (!(this.meta.closedThroughMs - (this.meta.evictionScanMs ?? -Infinity) >= this.config.staleSeriesMs / 4)) return;
+    this.meta.evictionScanMs = this.meta.closedThroughMs;
     let evicted = 0;
     for (const [key, series] of this.series.series) {
       if ((series.state[S_TIME] as number) < horizon) {
@@ -349,8 +351,6 @@ export class IngestProcessor implements Processor, MetricsVisitor {
     }
     if (evicted > 0) this.context.counters.add('series_evicted', evicted);
   }
-
-  private lastEvictionScanMs = -Infinity;
 
   /** Closes the buckets the watermark has passed (all open ones when idle) and sends them. */
   private advance(idle: boolean): void {

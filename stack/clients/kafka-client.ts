@@ -108,11 +108,12 @@ export function randomTopic(prefix = 'test'): string {
 }
 
 /** Creates topics (idempotent) and waits for their leaders. */
-export async function createTopics(kafka: Kafka, topics: readonly string[], numPartitions = 1): Promise<void> {
+export async function createTopics(kafka: Kafka, topics: readonly string[], numPartitions = 1, config: Readonly<Record<string, string>> = {}): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })), waitForLeaders: true });
+    const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1, configEntries })), waitForLeaders: true });
   } finally {
     await admin.disconnect();
   }
