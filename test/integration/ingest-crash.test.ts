@@ -20,20 +20,11 @@ import { signalSerde } from '../../schemas/index.js';
 import { createTopics, endOffsets, kafkaClient, readTopicToEnd } from '../../stack/clients/index.js';
 import type { CollectedMessage } from '../../stack/clients/index.js';
 import { projectRoot } from '../../stack/index.js';
+import { signalsBySource } from '../helpers/signals.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
 const PARTITIONS = 4;
 const settings = { bucketMs: 10_000, allowedLatenessMs: 5_000, idleTimeoutMs: 1_000, maxBatchBytes: 4_096 };
-
-/** Output records by (output partition, source partition), in order: what must match exactly. */
-function canonical(records: CollectedMessage[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const r of records) {
-    const source = signalSerde.deserialize(r.value as Buffer).sourcePartition;
-    (out[`${r.partition}/${source}`] ??= []).push(`${r.key?.toString() ?? '-'}=${(r.value as Buffer).toString('hex')}`);
-  }
-  return out;
-}
 
 /** True once every input partition with data has announced idle (it processed everything). */
 async function finished(kafka: Kafka, topic: string, sources: number[]): Promise<CollectedMessage[] | undefined> {
@@ -150,14 +141,14 @@ describe('ingest killed with SIGKILL while replaying a recorded topic', () => {
 
     if (process.env.AIOPS_CRASH_DUMP) {
       const { writeFileSync } = await import('node:fs');
-      writeFileSync(`${process.env.AIOPS_CRASH_DUMP}.expected.json`, JSON.stringify(canonical(expected)));
-      writeFileSync(`${process.env.AIOPS_CRASH_DUMP}.actual.json`, JSON.stringify(canonical(actual)));
+      writeFileSync(`${process.env.AIOPS_CRASH_DUMP}.expected.json`, JSON.stringify(signalsBySource(expected)));
+      writeFileSync(`${process.env.AIOPS_CRASH_DUMP}.actual.json`, JSON.stringify(signalsBySource(actual)));
     }
     // No committed input position ever pointed past the end of the input.
     expect(committedBeyondEnd).toEqual([]);
     // Every kill struck mid-replay, and later than the one before.
     expect(kills.every((k, i) => k < total && (i === 0 || k >= (kills[i - 1] as number)))).toBe(true);
-    expect(canonical(actual)).toEqual(canonical(expected));
+    expect(signalsBySource(actual)).toEqual(signalsBySource(expected));
     expect(actual.length).toBe(expected.length);
   });
 });

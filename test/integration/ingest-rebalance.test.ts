@@ -15,23 +15,13 @@ import type { RunningProcess } from '../../runtime/process.js';
 import { processKafka } from '../../runtime/runner.js';
 import { signalSerde } from '../../schemas/index.js';
 import { createTopics, endOffsets, kafkaClient, readTopicToEnd } from '../../stack/clients/index.js';
-import type { CollectedMessage } from '../../stack/clients/index.js';
 import { eventually } from '../helpers/eventually.js';
+import { signalsBySource } from '../helpers/signals.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
 const INTERVALS = 40;
 // No idle flush during the test: buckets close only by watermark, as in the uninterrupted run.
 const IDLE_MS = 600_000;
-
-/** Output records by (output partition, source partition), in order. */
-function canonical(records: CollectedMessage[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const r of records) {
-    const source = signalSerde.deserialize(r.value as Buffer).sourcePartition;
-    (out[`${r.partition}/${source}`] ??= []).push(`${r.key?.toString() ?? '-'}=${(r.value as Buffer).toString('hex')}`);
-  }
-  return out;
-}
 
 async function committedOffsets(kafka: Kafka, groupId: string, topic: string): Promise<Map<number, string>> {
   const admin = kafka.admin();
@@ -136,7 +126,7 @@ describe('ingest: one of two instances stops, the other takes its partition over
     expect(expected.some((r) => signalSerde.deserialize(r.value as Buffer).kind === 'PARTIAL')).toBe(true);
     const sources = new Set(actual.map((r) => signalSerde.deserialize(r.value as Buffer).sourcePartition));
     expect([...sources].sort()).toEqual([0, 1]);
-    expect(canonical(actual)).toEqual(canonical(expected));
+    expect(signalsBySource(actual)).toEqual(signalsBySource(expected));
     expect(actual.length).toBe(expected.length);
   });
 });

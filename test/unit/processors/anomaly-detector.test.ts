@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { DetectorBank, DetectorResult } from '../../../processors/anomaly/detector-bank.js';
+import { defaultDetectorConfig, parseDetectorConfig } from '../../../processors/anomaly/config.js';
+import { SeriesSlots } from '../../../processors/anomaly/series-slots.js';
+import { EventTracker, EventTransition } from '../../../processors/anomaly/event-tracker.js';
+
+const STEP = 5 * 60_000;
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 0, 1);
+
+/** Deterministic noise in [-0.5, 0.5). */
+function noise(i: number): number {
+  const x = Math.sin(i * 12.9898 + 78.233) * 43758.5453;
+  return x - Math.floor(x) - 0.5;
+}
+
+/** A daily pattern (amplitude 20 around 100) plus small noise, one point every 5 minutes. */
+function seasonal(i: number): number {
+  const phase = ((i * STEP) % DAY) / DAY;
+  return 100 + 20 * Math.sin(2 * Math.PI * phase) + 0.5 * noise(i);
+}
+
+describe('DetectorBank', () => {
+  it('learns a clean seasonal signal: warm-up for one season, then expected close to actual', () => {
+    const bank = new DetectorBank();
+    const slot = bank.allocate();
+    const out = new DetectorResult();
+    const perDay = DAY / STEP;
+    const modes: string[] = [];
+    let worst = 0;
+    for (let i = 0; i < 4 * perDay; i++) {
+      const v = seasonal(i);
+      bank.update(slot, T0 + i * STEP, v, out);
+      modes.push(out.mode);
+      if (i >= 2 * perDay) {
+        worst = Math.max(worst, Math.abs(out.expected - v));
+        expect(out.lower).toBeLessThanOrEqual(out.expected);
+        expect(out.upper).toBeGreaterThanOrEqual(out.expected);
+      }
+    }
+    expect(modes[10]).toBe('warmup');
+    expect(modes[perDay - 1]).toBe('warmup');
+    expect(modes[perDay + 1]).toBe('seasonal');
+    expect(worst).toBeLessThan(2); // amplitude 20, noise +-0.25
+  });
+
+  it('flags an injected spike above the threshold and the event resolves afterwards', () => {
+    const bank = new DetectorBank();
+    const slot = bank.allocate();
+    const out = new DetectorResult();
+    const tracker = new EventTracker({ openAbove: 0.5, closeBelow: 0.3, closeAfter: 3 });
+    const transition = new EventTransition();
+    const spikeAt = 3 * (DAY / STEP) + 100;
+    const states: string[] = [];
+    let spikeScore = 0;
+    let maxBefore = 0;
+    for (let i = 0; i < spikeAt + 50; i++) {
+      const v = seasonal(i) + (i === spikeAt ? 60 : 0);
+      bank.update(slot, T0 + i * STEP, v, out);
+      if (i === spikeAt) {
+        spikeScore = out.score;
+        expect(out.detector).not.toBe('none');
+        expect(out.severity).not.toBe('none');
+        expect(out.upper).toBeLessThan(v);
+      } else if (i > 2 * (DAY / STEP) && i < spikeAt) maxBefore = Math.max(maxBefore, out.score);
+      if (tracker.observe(slot, T0 + i * STEP, out.rawScore, transition)) states.push(`${transition.state}@${i}`);
+    }
+    expect(spikeScore).toBeGreaterThanOrEqual(0.5);
+    expect(maxBefore).toBeLessThan(0.5);
+    expect(states[0]).toBe(`open@${spikeAt}`);
+    expect(states.at(-1)?.startsWith('resolved@')).toBe(true);
+    expect(tracker.isOpen(slot)).toBe(false);
+  });
+
+  it('does not move level or trend over gaps (NaN values or missing time)', () => {
+    const bank = new DetectorBank();
+    const slot = bank.allocate();
+    const out = new DetectorResult();
+    let i = 0;
+    for (; i < 2 * (DAY / STEP); i++) bank.update(slot, T0 + i * STEP, seasonal(i) + 0.01 * i, out);
+    const before = bank.inspect(slot);
+    expect(before.mode).toBe('seasonal');
+    bank.update(slot, T0 + i * STEP, Number.NaN, out);
+    expect(out.mode).toBe('gap');
+    expect(out.score).toBe(0);
+    const afterNaN = bank.inspect(slot);
+    expect(afterNaN.level).toBe(before.level);
+    expect(afterNaN.trend).toBe(before.trend);
+    expect(afterNaN.count).toBe(before.count);
+    // Six hours missing: the first point after the gap does not update level or trend.
+    const late = i + 72;
+    bank.update(slot, T0 + late * STEP, seasonal(late) + 5, out);
+    const afterGap = bank.inspect(slot);
+    expect(afterGap.level).toBe(before.level);
+    expect(afterGap.trend).toBe(before.trend);
+    expect(out.mode).toBe('seasonal');
+    // The next regular point does.
+    bank.update(slot, T0 + (late + 1) * STEP, seasonal(late + 1) + 5, out);
+    expect(bank.inspect(slot).level).not.toBe(before.level);
+  });
+
+  it('reports warm-up mode from robust statistics and scores nothing before minHistory', () => {
+    const bank = new DetectorBank(parseDetectorConfig({ minHistory: 20 }));
+    const slot = bank.allocate();
+    const out = new DetectorResult();
+    for (let i = 0; i < 19; i++) {
+      bank.update(slot, T0 + i * STEP, i === 15 ? 1_000 : 10 + noise(i), out);
+      expect(out.mode).toBe('warmup');
+      expect(out.score).toBe(0);
+    }
+    for (let i = 19; i < 60; i++) bank.update(slot, T0 + i * STEP, 10 + noise(i), out);
+    // The streaming median ignored the outlier at 1000.
+    expect(out.expected).toBeGreaterThan(9);
+    expect(out.expected).toBeLessThan(11);
+    bank.update(slot, T0 + 60 * STEP, 500, out);
+    expect(out.mode).toBe('warmup');
+    expect(out.detector).toBe('robust-z');
+    expect(out.score).toBeGreaterThanOrEqual(0.5);
+  });
+
+  it('fits a multiplicative season when configured', () => {
+    const bank = new DetectorBank(parseDetectorConfig({ seasonality: 'multiplicative' }));
+    const slot = bank.allocate();
+    const out = new DetectorResult();
+    let worst = 0;
+    for (let i = 0; i < 4 * (DAY / STEP); i++) {
+      const v = 50 * (1 + 0.3 * Math.sin((2 * Math.PI * (i * STEP)) / DAY)) + 0.2 * noise(i);
+      bank.update(slot, T0 + i * STEP, v, out);
+      if (i >= 2 * (DAY / STEP)) worst = Math.max(worst, Math.abs(out.expected - v));
+    }
+    expect(worst).toBeLessThan(1.5);
+  });
+
+  it('keeps series apart and stays within 1.5 KiB of state per series with a 288-slot season', () => {
+    const bank = new DetectorBank(defaultDetectorConfig, { initialSeries: 2 });
+    expect(bank.slots).toBe(288);
+    expect(bank.bytesPerSeries).toBeLessThanOrEqual(1536);
+    const slots = new SeriesSlots(bank);
+    const a = slots.slotOf('a');
+    const b = slots.slotOf('b');
+    expect(slots.slotOf('a')).toBe(a);
+    expect(b).not.toBe(a);
+    const out = new DetectorResult();
+    for (let i = 0; i < 10; i++) {
+      bank.update(a, T0 + i * STEP, 5, out);
+      bank.update(b, T0 + i * STEP, 500, out);
+    }
+    expect(bank.inspect(a).count).toBe(10);
+    bank.update(a, T0 + 10 * STEP, 5, out);
+    expect(out.expected).toBeCloseTo(5, 6);
+    // Growth past the initial capacity keeps state.
+    for (let k = 0; k < 10; k++) slots.slotOf(`s${k}`);
+    expect(bank.capacity).toBeGreaterThanOrEqual(12);
+    expect(bank.inspect(b).count).toBe(10);
+    // A released slot is reused with fresh state.
+    expect(slots.release('b')).toBe(true);
+    const c = slots.slotOf('c');
+    expect(c).toBe(b);
+    expect(bank.inspect(c).count).toBe(0);
+  });
+});
