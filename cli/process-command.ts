@@ -15,7 +15,7 @@ function readConfigFile(path: string | undefined): Record<string, unknown> {
   return (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Record<string, unknown>;
 }
 
-function common(component: string, defaultPort: number): { brokers: string[]; port: number; policy: BadRecordPolicy; sessionTimeoutMs?: number } {
+function common(component: string, defaultPort: number): { brokers: string[]; port: number; policy: BadRecordPolicy; sessionTimeoutMs?: number; commitIntervalMs?: number } {
   const upper = component.toUpperCase();
   const brokers = (process.env.AIOPS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
   const port = Number(process.env[`AIOPS_${upper}_PORT`] ?? defaultPort);
@@ -23,11 +23,14 @@ function common(component: string, defaultPort: number): { brokers: string[]; po
   const problems: string[] = [];
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`  - AIOPS_${upper}_PORT: expected a port number`);
   if (!policies.includes(policy)) problems.push(`  - AIOPS_${upper}_BAD_RECORDS: expected one of ${policies.join(', ')}`);
+  const interval = process.env.AIOPS_KAFKA_COMMIT_INTERVAL_MS;
+  const commitIntervalMs = interval === undefined ? undefined : Number(interval);
+  if (commitIntervalMs !== undefined && !(Number.isInteger(commitIntervalMs) && commitIntervalMs >= 0)) problems.push('  - AIOPS_KAFKA_COMMIT_INTERVAL_MS: expected a whole number of ms (0 commits every batch)');
   const session = process.env.AIOPS_KAFKA_SESSION_TIMEOUT_MS;
   const sessionTimeoutMs = session === undefined ? undefined : Number(session);
   if (sessionTimeoutMs !== undefined && !(Number.isInteger(sessionTimeoutMs) && sessionTimeoutMs >= 6_000)) problems.push('  - AIOPS_KAFKA_SESSION_TIMEOUT_MS: expected an integer of at least 6000 (ms)');
   if (problems.length > 0) throw aiopsError('CONFIG_INVALID', [problems.join('\n')]);
-  return { brokers, port, policy, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }) };
+  return { brokers, port, policy, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }), ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }) };
 }
 
 /** `aiops ingest [--config file.yaml]`: runs the ingest processor until SIGTERM/SIGINT. */
@@ -46,7 +49,7 @@ export async function runIngest(argv: string[]): Promise<number> {
     ...(env.AIOPS_INGEST_ENCODING ? { encoding: env.AIOPS_INGEST_ENCODING } : {}),
     ...(env.AIOPS_INGEST_SIGNALS_TOPIC ? { signalsTopic: env.AIOPS_INGEST_SIGNALS_TOPIC } : {}),
   });
-  const { brokers, port, policy, sessionTimeoutMs } = common('ingest', 9464);
+  const { brokers, port, policy, sessionTimeoutMs, commitIntervalMs } = common('ingest', 9464);
   await runProcess({
     name: env.AIOPS_INGEST_NAME ?? 'ingest',
     kafka: processKafka(brokers, 'aiops-ingest'),
@@ -56,6 +59,7 @@ export async function runIngest(argv: string[]): Promise<number> {
     factory: ingestFactory(config),
     badRecordPolicy: policy,
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+    ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
     idleTimeoutMs: config.idleTimeoutMs,
     port,
     handleSignals: true,
@@ -65,7 +69,7 @@ export async function runIngest(argv: string[]): Promise<number> {
 
 /** `aiops evaluate`: runs the evaluate processor until SIGTERM/SIGINT. */
 export async function runEvaluate(_argv: string[]): Promise<number> {
-  const { brokers, port, policy, sessionTimeoutMs } = common('evaluate', 9465);
+  const { brokers, port, policy, sessionTimeoutMs, commitIntervalMs } = common('evaluate', 9465);
   await runProcess({
     name: 'evaluate',
     kafka: processKafka(brokers, 'aiops-evaluate'),
@@ -74,6 +78,7 @@ export async function runEvaluate(_argv: string[]): Promise<number> {
     factory: evaluateFactory(),
     badRecordPolicy: policy,
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+    ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
     idleTimeoutMs: Number(process.env.AIOPS_EVALUATE_IDLE_MS ?? 5_000),
     port,
     handleSignals: true,

@@ -37,6 +37,12 @@ export interface RunnerOptions {
    * member that died without leaving holds its partitions before the group moves them.
    */
   readonly sessionTimeoutMs?: number;
+  /**
+   * How long processed input may wait for its transaction (default 100 ms). Batches processed
+   * within the interval share one transaction, and a state key changed by several of them is
+   * written to the changelog once. 0 commits every batch.
+   */
+  readonly commitIntervalMs?: number;
 }
 
 interface Task {
@@ -47,8 +53,13 @@ interface Task {
   /** Serialises batches, idle work and closing of one partition. */
   lock: Promise<unknown>;
   lastInputAt: number;
-  /** Next input offset to process: the committed position, then one past each committed batch. */
+  /** Next input offset to process: the committed position, then one past each processed batch. */
   position: bigint | undefined;
+  /** Input processed but not committed yet: the offset to commit, and since when it waits. */
+  pendingOffset: string | undefined;
+  pendingSince: number;
+  /** The input offset of the last commit (where a failed commit sends the consumer back). */
+  committedOffset: string | undefined;
   caughtUp: boolean;
   idleDone: boolean;
   closed: boolean;
@@ -79,6 +90,7 @@ export class ProcessorRunner {
   private readonly clock: Clock;
   private readonly policy: BadRecordPolicy;
   private readonly idleTimeoutMs: number;
+  private readonly commitIntervalMs: number;
   private readonly tasks = new Map<number, Promise<Task>>();
   private readonly counters = new Map<string, number>();
   private readonly lag = new Map<number, number>();
@@ -96,6 +108,7 @@ export class ProcessorRunner {
     this.clock = options.clock ?? wallClock;
     this.policy = options.badRecordPolicy ?? 'dead-letter';
     this.idleTimeoutMs = options.idleTimeoutMs ?? 2_000;
+    this.commitIntervalMs = options.commitIntervalMs ?? 100;
   }
 
   count(name: string, value = 1): void {
@@ -155,14 +168,17 @@ export class ProcessorRunner {
           task.lastInputAt = this.clock.now();
           task.idleDone = false;
           await task.processor.process(records, task.context);
-          await this.commit(task, (BigInt(last) + 1n).toString());
+          task.committedOffset ??= records[0]?.offset;
           task.position = BigInt(last) + 1n;
+          task.pendingOffset = task.position.toString();
+          if (task.pendingSince === 0) task.pendingSince = this.clock.now();
+          if (this.clock.now() - task.pendingSince >= this.commitIntervalMs) await this.commit(task);
         });
         resolveOffset(last);
         await heartbeat();
       },
     });
-    this.idleTimer = setInterval(() => this.checkIdle(), Math.max(50, Math.min(1_000, this.idleTimeoutMs / 4)));
+    this.idleTimer = setInterval(() => this.checkIdle(), Math.max(20, Math.min(1_000, this.idleTimeoutMs / 4, this.commitIntervalMs || 1_000)));
   }
 
   /** True once the group is joined and every assigned partition's state is restored. */
@@ -293,7 +309,7 @@ export class ProcessorRunner {
       count: (counter, value) => this.count(counter, value),
     });
     await processor.init(context);
-    return { partition, processor, context, producer, lock: Promise.resolve(), lastInputAt: this.clock.now(), position: undefined, caughtUp: false, idleDone: false, closed: false };
+    return { partition, processor, context, producer, lock: Promise.resolve(), lastInputAt: this.clock.now(), position: undefined, pendingOffset: undefined, pendingSince: 0, committedOffset: undefined, caughtUp: false, idleDone: false, closed: false };
   }
 
   /** A partition whose committed offset is already at its end is caught up from the start. */
@@ -307,7 +323,10 @@ export class ProcessorRunner {
         const c = committed?.partitions.find((p) => p.partition === task.partition)?.offset ?? '-1';
         const end = ends.find((p) => p.partition === task.partition)?.high ?? '0';
         task.caughtUp = end === '0' || BigInt(c) >= BigInt(end);
-        if (BigInt(c) >= 0n) task.position = BigInt(c);
+        if (BigInt(c) >= 0n) {
+          task.position = BigInt(c);
+          task.committedOffset = c;
+        }
         this.log.debug({ partition: task.partition, committed: c, end }, 'resuming');
       }
     } finally {
@@ -344,8 +363,9 @@ export class ProcessorRunner {
     return run;
   }
 
-  /** Commits the task's outputs, changelog entries and (with an offset) its input position. */
-  private async commit(task: Task, nextOffset?: string): Promise<void> {
+  /** Commits the task's outputs, changelog entries and the input processed so far. */
+  private async commit(task: Task): Promise<void> {
+    const nextOffset = task.pendingOffset;
     const { outputs, deadLetters } = task.context.take();
     const changelog: Message[] = [];
     for (const store of task.context.stores) {
@@ -361,7 +381,7 @@ export class ProcessorRunner {
     if (byTopic.size === 0 && nextOffset === undefined) return;
     const tx = await task.producer.transaction();
     try {
-      if (byTopic.size > 0) await tx.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      for (const topicMessages of requests(byTopic, MAX_REQUEST_BYTES)) await tx.sendBatch({ acks: -1, topicMessages });
       if (nextOffset !== undefined) {
         const offsets = { consumerGroupId: this.groupId, topics: [{ topic: this.options.inputTopic, partitions: [{ partition: task.partition, offset: nextOffset }] }] };
         await retry(() => tx.sendOffsets(offsets), {
@@ -374,22 +394,42 @@ export class ProcessorRunner {
       await tx.commit();
     } catch (error) {
       await tx.abort().catch(() => undefined);
-      // The processor's in-memory state is now ahead of what is committed: drop the task so the
-      // next batch of this partition starts from a fresh restore.
-      void this.dropTask(task.partition);
+      // The processor's in-memory state is now ahead of what is committed: drop the task, and
+      // send the consumer back to the last committed input, so that the partition continues
+      // from a fresh restore and reprocesses what the aborted transaction held.
+      task.pendingOffset = undefined;
+      task.pendingSince = 0;
+      void this.dropTask(task.partition, false);
+      const from = task.committedOffset;
+      if (from !== undefined) {
+        try {
+          this.consumer?.seek({ topic: this.options.inputTopic, partition: task.partition, offset: from });
+        } catch (seekError) {
+          this.log.warn({ err: seekError, partition: task.partition }, 'could not rewind the consumer after a failed commit');
+        }
+      }
       throw aiopsError('TRANSACTION_FAILED', [this.options.name, task.partition, (error as Error).message], error);
     }
+    if (nextOffset !== undefined) task.committedOffset = nextOffset;
+    task.pendingOffset = undefined;
+    task.pendingSince = 0;
     this.count('commits');
     this.count('output_records', outputs.length);
     this.count('dead_letters', deadLetters.length);
     this.count('changelog_records', changelog.length);
   }
 
+  /** Commits input that waited out the commit interval, and runs idle work where it is due. */
   private checkIdle(): void {
     const now = this.clock.now();
     for (const pending of this.tasks.values()) {
       void pending.then(
         async (task) => {
+          if (task.pendingOffset !== undefined && now - task.pendingSince >= this.commitIntervalMs) {
+            await this.locked(task, async () => {
+              if (!task.closed && task.pendingOffset !== undefined) await this.commit(task);
+            });
+          }
           if (task.closed || task.idleDone || !task.caughtUp || !task.processor.idle) return;
           if (now - task.lastInputAt < this.idleTimeoutMs) return;
           task.idleDone = true;
@@ -405,12 +445,22 @@ export class ProcessorRunner {
     }
   }
 
-  private async dropTask(partition: number): Promise<void> {
+  /**
+   * Closes a partition's task. Work processed but not committed is committed first when
+   * `commitPending` (a revoked partition or a clean stop); if that fails (a new owner fenced the
+   * producer), the new owner reprocesses it.
+   */
+  private async dropTask(partition: number, commitPending = true): Promise<void> {
     const pending = this.tasks.get(partition);
     if (!pending) return;
     this.tasks.delete(partition);
     const task = await pending.catch(() => undefined);
     if (!task || task.closed) return;
+    if (commitPending) {
+      await this.locked(task, async () => {
+        if (!task.closed && task.pendingOffset !== undefined) await this.commit(task);
+      }).catch((error: unknown) => this.log.warn({ err: error, partition }, 'commit of the last processed input failed; its next owner reprocesses it'));
+    }
     task.closed = true;
     await task.lock;
     await Promise.resolve(task.processor.close()).catch((error: unknown) => this.log.warn({ err: error, partition }, 'close failed'));
@@ -420,6 +470,46 @@ export class ProcessorRunner {
   private dropAll(): void {
     for (const partition of [...this.tasks.keys()]) void this.dropTask(partition);
   }
+}
+
+/**
+ * Bytes of record keys and values per produce request. kafkajs sends a request's messages for one
+ * partition as one record batch, and the broker refuses batches over `message.max.bytes` (1 MB by
+ * default); a commit holding more (a large batch's changelog) goes out in several requests of
+ * the same transaction.
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+/** Splits a commit's messages into produce requests of at most about `limit` bytes each. */
+export function requests(byTopic: ReadonlyMap<string, readonly Message[]>, limit: number): { topic: string; messages: Message[] }[][] {
+  const out: { topic: string; messages: Message[] }[][] = [];
+  let current: { topic: string; messages: Message[] }[] = [];
+  let bytes = 0;
+  for (const [topic, messages] of byTopic) {
+    let entry: { topic: string; messages: Message[] } | undefined;
+    for (const message of messages) {
+      const size = sizeOf(message.key) + sizeOf(message.value) + 64;
+      if (bytes + size > limit && bytes > 0) {
+        out.push(current);
+        current = [];
+        bytes = 0;
+        entry = undefined;
+      }
+      if (!entry) {
+        entry = { topic, messages: [] };
+        current.push(entry);
+      }
+      entry.messages.push(message);
+      bytes += size;
+    }
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+function sizeOf(data: Message['key'] | Message['value']): number {
+  if (data === null || data === undefined) return 0;
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
 }
 
 function toInput(topic: string, partition: number, m: KafkaMessage): InputRecord {

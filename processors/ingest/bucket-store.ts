@@ -13,7 +13,10 @@ export class BucketStore implements StateStore {
   readonly name = 'buckets';
   /** signal key → (bucket start → partial). */
   readonly open = new Map<string, Map<number, Partial>>();
-  private readonly dirty = new Map<string, Partial | null>();
+  /** Partials changed since the last drain (by identity: no key is built per point). */
+  private readonly dirty = new Set<Partial>();
+  /** Changelog keys of partials closed since the last drain. */
+  private readonly removed = new Set<string>();
 
   get(signal: string, bucketStart: number): Partial | undefined {
     return this.open.get(signal)?.get(bucketStart);
@@ -30,7 +33,7 @@ export class BucketStore implements StateStore {
   }
 
   touch(partial: Partial): void {
-    this.dirty.set(`${partial.bucketStartMs}|${partial.signal}`, partial);
+    this.dirty.add(partial);
   }
 
   /** Removes and returns every partial whose bucket ends at or before `throughMs`, oldest first. */
@@ -41,7 +44,8 @@ export class BucketStore implements StateStore {
         if (start + partial.bucketMs <= throughMs) {
           closed.push(partial);
           byBucket.delete(start);
-          this.dirty.set(`${start}|${signal}`, null);
+          this.dirty.delete(partial);
+          this.removed.add(`${start}|${signal}`);
         }
       }
       if (byBucket.size === 0) this.open.delete(signal);
@@ -67,7 +71,9 @@ export class BucketStore implements StateStore {
   }
 
   *drainChanges(): Iterable<readonly [string, Buffer | null]> {
-    for (const [key, partial] of this.dirty) yield [key, partial ? signalSerde.serialize(partial) : null] as const;
+    for (const key of this.removed) yield [key, null] as const;
+    for (const partial of this.dirty) yield [`${partial.bucketStartMs}|${partial.signal}`, signalSerde.serialize(partial)] as const;
+    this.removed.clear();
     this.dirty.clear();
   }
 
@@ -90,5 +96,6 @@ export class BucketStore implements StateStore {
   clear(): void {
     this.open.clear();
     this.dirty.clear();
+    this.removed.clear();
   }
 }

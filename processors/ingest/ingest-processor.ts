@@ -343,7 +343,7 @@ export class IngestProcessor implements Processor, MetricsVisitor {
     if (!(this.meta.closedThroughMs - (this.meta.evictionScanMs ?? -Infinity) >= this.config.staleSeriesMs / 4)) return;
     this.meta.evictionScanMs = this.meta.closedThroughMs;
     let evicted = 0;
-    for (const [key, series] of this.series.series) {
+    for (const [key, series] of this.series.entries()) {
       if ((series.state[S_TIME] as number) < horizon) {
         this.series.delete(key);
         evicted++;
