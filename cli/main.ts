@@ -1,4 +1,5 @@
 import { AiopsError } from '../runtime/errors.js';
+import { runBacktest } from './backtest-command.js';
 import { runDemo } from './demo-command.js';
 import { runEvaluate, runIngest } from './process-command.js';
 import { runStack } from './stack-command.js';
@@ -13,6 +14,8 @@ commands:
                               last N lines (default 50) of one or all component logs
   ingest [--config file]      run the ingest processor (otlp_metrics -> aiops.signals.v1)
   evaluate                    run the evaluate processor (aiops.signals.v1 -> signal values)
+  backtest [--nab dir] [--threshold x] [--sweep] [--out dir] [--csv file...]
+                              replay NAB (or CSV) series through the anomaly detector and score them
   demo                        the main job: stack up, telemetry through the collector,
                               and what arrived in Kafka, Prometheus and the trace store
 `;
@@ -28,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       return runIngest(rest);
     case 'evaluate':
       return runEvaluate(rest);
+    case 'backtest':
+      return runBacktest(rest);
     case undefined:
     case 'help':
     case '--help':

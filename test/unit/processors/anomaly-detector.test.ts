@@ -14,6 +14,11 @@ function noise(i: number): number {
   return x - Math.floor(x) - 0.5;
 }
 
+/** Roughly normal deterministic noise (sum of four uniforms, sd about 0.58). */
+function bell(i: number): number {
+  return noise(i) + noise(i + 100_000) + noise(i + 200_000) + noise(i + 300_000);
+}
+
 /** A daily pattern (amplitude 20 around 100) plus small noise, one point every 5 minutes. */
 function seasonal(i: number): number {
   const phase = ((i * STEP) % DAY) / DAY;
@@ -112,10 +117,87 @@ describe('DetectorBank', () => {
     // The streaming median ignored the outlier at 1000.
     expect(out.expected).toBeGreaterThan(9);
     expect(out.expected).toBeLessThan(11);
+    // A residual no larger than the early outlier is not news; a larger one is.
     bank.update(slot, T0 + 60 * STEP, 500, out);
+    expect(out.mode).toBe('warmup');
+    expect(out.score).toBeLessThan(0.5);
+    bank.update(slot, T0 + 61 * STEP, 5_000, out);
     expect(out.mode).toBe('warmup');
     expect(out.detector).toBe('robust-z');
     expect(out.score).toBeGreaterThanOrEqual(0.5);
+  });
+
+  it('alerts on a spike that recurs daily only when it is larger than the recent ones', () => {
+    const perDay = DAY / STEP;
+    const alerts = (config: object): string[] => {
+      const bank = new DetectorBank(parseDetectorConfig(config));
+      const slot = bank.allocate();
+      const out = new DetectorResult();
+      const seen: string[] = [];
+      for (let i = 0; i < 8 * perDay; i++) {
+        const day = Math.floor(i / perDay);
+        // Same time each day give or take 10 minutes; twice as large on the last day.
+        const spikeAt = 40 + ((day * 7) % 5) - 2;
+        const spike = i % perDay === spikeAt ? (day === 7 ? 60 : 30) : 0;
+        bank.update(slot, T0 + i * STEP, 100 + 2 * bell(i) + spike, out);
+        if (out.score >= 0.5) seen.push(`${day}:${out.detector}`);
+      }
+      return seen;
+    };
+    expect(alerts({})).toEqual(['7:holt-winters']);
+    // Without the novelty requirement every daily spike alerts.
+    expect(alerts({ noveltyBlocks: 0 }).length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('reports a sustained level shift once it has persisted', () => {
+    const perDay = DAY / STEP;
+    const bank = new DetectorBank(parseDetectorConfig({ rangeWeight: 0 }));
+    const slot = bank.allocate();
+    const out = new DetectorResult();
+    const shiftAt = 3 * perDay;
+    const seen: string[] = [];
+    for (let i = 0; i < shiftAt + 100; i++) {
+      bank.update(slot, T0 + i * STEP, 50 + bell(i) + (i >= shiftAt ? 3 : 0), out);
+      if (i >= 1.5 * perDay && out.score >= 0.5) seen.push(`${i - shiftAt}:${out.detector}`);
+    }
+    const shift = seen.find((e) => e.endsWith(':level-shift'));
+    expect(seen.filter((e) => Number(e.split(':')[0]) < 0)).toEqual([]);
+    expect(shift).toBeDefined();
+    const after = Number(shift?.split(':')[0]);
+    expect(after).toBeGreaterThanOrEqual(defaultDetectorConfig.shiftPersist - 1);
+    expect(after).toBeLessThan(60);
+  });
+
+  it('flags a value beyond the range seen so far by more than the tolerance', () => {
+    const perDay = DAY / STEP;
+    const bank = new DetectorBank();
+    const slot = bank.allocate();
+    const out = new DetectorResult();
+    const scores = new Map<number, DetectorResult>();
+    for (let i = 0; i < 3 * perDay; i++) {
+      // Uniform in [0, 10); then 10.3 (within 5 % of the range) and 11 (beyond it).
+      const v = i === 3 * perDay - 50 ? 10.3 : i === 3 * perDay - 10 ? 11 : 5 + 10 * noise(i);
+      bank.update(slot, T0 + i * STEP, v, out);
+      if (v > 10) scores.set(i, Object.assign(new DetectorResult(), out));
+    }
+    expect(scores.get(3 * perDay - 50)?.score).toBeLessThan(0.5);
+    expect(scores.get(3 * perDay - 10)?.score).toBeGreaterThanOrEqual(0.5);
+    expect(scores.get(3 * perDay - 10)?.detector).toBe('range');
+  });
+
+  it('stays quiet on stationary noise, with or without a daily pattern', () => {
+    const perDay = DAY / STEP;
+    for (const amplitude of [0, 20]) {
+      const bank = new DetectorBank();
+      const slot = bank.allocate();
+      const out = new DetectorResult();
+      let alerts = 0;
+      for (let i = 0; i < 10 * perDay; i++) {
+        bank.update(slot, T0 + i * STEP, 100 + 2 * bell(i) + amplitude * Math.sin((2 * Math.PI * i) / perDay), out);
+        if (i >= perDay && out.score >= 0.5) alerts++;
+      }
+      expect(alerts).toBeLessThanOrEqual(1);
+    }
   });
 
   it('fits a multiplicative season when configured', () => {

@@ -143,6 +143,27 @@ describe('NAB golden figures', () => {
   });
 });
 
+describe('default detector on the development corpus', () => {
+  it('scores above the published Numenta HTM figure at the default threshold, with few false positives', async () => {
+    const { backtest } = await import('../../../processors/anomaly/backtest.js');
+    const corpus = loadNabCorpus(defaultNabDir());
+    const result = backtest(corpus, { threshold: 0.5 });
+    const s = result.atThreshold;
+    expect(s.windows).toBe(64);
+    expect(s.scores.standard as number).toBeGreaterThan(75.52);
+    expect(s.scores.reward_low_FP_rate as number).toBeGreaterThan(70.68);
+    expect(s.scores.reward_low_FN_rate as number).toBeGreaterThan(78.99);
+    expect(s.detectedWindows).toBeGreaterThanOrEqual(52);
+    expect(s.falsePositives).toBeLessThanOrEqual(45);
+    // No false positive at all on the files without anomalies.
+    for (const f of result.files.filter((x) => x.file.windows.length === 0 && x.file.name.startsWith('artificial'))) {
+      let alerts = 0;
+      for (let i = f.layout.probation; i < f.layout.rows; i++) if ((f.scores[i] as number) >= 0.5) alerts++;
+      expect(alerts).toBe(0);
+    }
+  });
+});
+
 describe('backtest', () => {
   it('scores a small labelled corpus in process and writes NAB results rows in input order', async () => {
     const { backtest, formatResultsCsv } = await import('../../../processors/anomaly/backtest.js');

@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { aiopsError } from '../../runtime/errors.js';
+
+/**
+ * Detector configuration. Rates are per point of the series. The defaults are one global
+ * setting (no per-series tuning): every scale adapts to each series' own level, spread, value
+ * resolution, time step and residual distribution.
+ */
+const detectorSchema = z.object({
+  /** Season length (one day by default). */
+  seasonMs: z.number().int().min(1_000).default(86_400_000),
+  /** Slots per season; a point updates the slot its timestamp falls in (288 = 5 min a slot). */
+  seasonSlots: z.number().int().min(1).max(65_536).default(288),
+  /** Additive (default) or multiplicative seasonality. */
+  seasonality: z.enum(['additive', 'multiplicative']).default('additive'),
+  /** Level smoothing. */
+  alpha: z.number().gt(0).lt(1).default(0.1),
+  /** Trend smoothing. */
+  beta: z.number().min(0).lt(1).default(0.01),
+  /** Trend damping: the forecast adds phi * trend and the trend decays by phi each point. */
+  phi: z.number().min(0).max(1).default(0.98),
+  /** Seasonal smoothing, per visit of a slot. */
+  gamma: z.number().min(0).lt(1).default(0.2),
+  /** Smoothing of the running residual variance (about 1 / points remembered). */
+  varianceRate: z.number().gt(0).lt(1).default(0.01),
+  /** Residuals are clipped at this many standard deviations before they update the model. */
+  clipSigmas: z.number().gt(0).default(6),
+  /**
+   * Seasonal offsets learnt from a slot's first visit (at the end of warm-up, or later for a slot
+   * not seen yet) are clipped at this many deviations: a spike is not learnt as a daily pattern.
+   */
+  initClipSigmas: z.number().gt(0).default(2),
+  /** Half-width of the prediction interval, in residual standard deviations. */
+  intervalSigmas: z.number().gt(0).default(3),
+  /** Step of the streaming median/MAD used during warm-up, as a fraction of the MAD. */
+  warmupRate: z.number().gt(0).lt(1).default(0.05),
+  /** Points seen before any score above zero (and so before any alert). */
+  minHistory: z.number().int().min(1).default(48),
+  /** A time step larger than this many typical steps is a gap: level and trend do not move over it. */
+  gapSteps: z.number().gt(1).default(4),
+  /** Scale floor relative to the level (constant and near-constant series). */
+  relativeFloor: z.number().min(0).default(1e-4),
+  /** Residual sizes are calibrated so that this running quantile of |z| maps to the normal one. */
+  quantileLevel: z.number().gt(0.5).lt(1).default(0.99),
+  /** Speed of that running quantile (relative step per point). */
+  quantileRate: z.number().gt(0).lt(1).default(0.02),
+  /** Residual (holt-winters) score of a two-sided normal tail probability p: min(1, -log10(p) / scoreDecades). */
+  scoreDecades: z.number().gt(0).default(4),
+  /**
+   * Novelty of a residual: it scores in full only when its size exceeds the largest residual of
+   * the recent past by noveltyMargin (relative), and not at all below that largest one. The
+   * recent past is a ring of noveltyBlocks blocks; a block closes once it spans noveltyBlockMs,
+   * holds noveltyBlockPoints points and holds noveltyHistoryShare / noveltyBlocks of the points
+   * seen so far, or else once it spans noveltyMaxMs / noveltyBlocks. So by default the recent
+   * past is at least four days, 256 points and a quarter of the series' history, at most 30
+   * days: a spike that recurs daily, or a burst like earlier ones, is not news, and the longer
+   * a series has been watched the rarer chance records become. 0 blocks disable it.
+   */
+  noveltyBlocks: z.number().int().min(0).max(64).default(16),
+  noveltyBlockMs: z.number().int().min(1).default(6 * 3_600_000),
+  noveltyBlockPoints: z.number().int().min(1).default(16),
+  noveltyHistoryShare: z.number().min(0).max(1).default(0.25),
+  noveltyMaxMs: z.number().int().min(1).default(30 * 86_400_000),
+  noveltyMargin: z.number().gt(0).default(0.1),
+  /**
+   * Sustained change (likelihood) detector; weight 0 disables it. A short-run mean of residual
+   * sizes (each mapped to [0, 1] between rawLow and rawHigh calibrated sigmas) is compared with
+   * its own long-run mean and variance (floored at likelihoodMeanFloor and likelihoodSdFloor);
+   * its score is min(1, weight * -log10(tail probability) / likelihoodDecades). Long-run
+   * estimates here and in the level-shift detector start as plain means (no early bias).
+   */
+  likelihoodWeight: z.number().min(0).max(1).default(1),
+  shortRate: z.number().gt(0).lt(1).default(0.1),
+  longRate: z.number().gt(0).lt(1).default(0.001),
+  rawLow: z.number().min(0).default(1),
+  rawHigh: z.number().gt(0).default(4),
+  likelihoodMeanFloor: z.number().min(0).default(0),
+  likelihoodSdFloor: z.number().gt(0).default(0.05),
+  likelihoodDecades: z.number().gt(0).default(10),
+  /**
+   * Level-shift detector; weight 0 disables it. The deseasonalised value, clipped at shiftClip
+   * slow standard deviations around the slow mean, feeds a fast and a slow running mean; their
+   * gap is measured in units of its own long-run spread (smoothed at shiftVarRate), and the
+   * score is min(1, weight * -log10(two-sided tail probability) / shiftDecades). An alert needs
+   * shiftPersist consecutive points at the alerting level (a pair of spikes is not a shift).
+   */
+  levelShiftWeight: z.number().min(0).max(1).default(1),
+  fastRate: z.number().gt(0).lt(1).default(0.05),
+  slowRate: z.number().gt(0).lt(1).default(0.005),
+  shiftClip: z.number().gt(0).default(3),
+  shiftVarRate: z.number().gt(0).lt(1).default(0.002),
+  shiftDecades: z.number().gt(0).default(5),
+  shiftPersist: z.number().int().min(1).default(5),
+  /**
+   * Range detector; weight 0 disables it. A value beyond the range of every value seen so far by
+   * more than rangeTolerance times that range scores `rangeWeight` (once the first season has
+   * been seen; the range learns from the first point).
+   */
+  rangeWeight: z.number().min(0).max(1).default(1),
+  rangeTolerance: z.number().min(0).default(0.05),
+  /** After an internal score of at least suppressAbove, scores no higher than the peak are zeroed for suppressPoints points. */
+  suppressAbove: z.number().min(0).max(1).default(0.3),
+  suppressPoints: z.number().int().min(0).default(25),
+  /** Internal score at which an alert is due; published scores map it to 0.5. */
+  alertKnee: z.number().gt(0).lt(1).default(0.885),
+});
+
+/** Detector configuration; every field has a default (see the schema's doc comments). */
+export type DetectorConfig = Readonly<z.infer<typeof detectorSchema>>;
+
+/** Validates detector configuration, reporting every problem at once; the result is frozen. */
+export function parseDetectorConfig(input: unknown = {}): DetectorConfig {
+  const result = detectorSchema.safeParse(input ?? {});
+  const problems = result.success ? [] : result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+  if (result.success) {
+    if (result.data.seasonMs % result.data.seasonSlots !== 0) problems.push('  - seasonSlots: must divide seasonMs into whole milliseconds');
+    if (result.data.rawHigh <= result.data.rawLow) problems.push('  - rawHigh: must exceed rawLow');
+    if (result.data.fastRate <= result.data.slowRate) problems.push('  - fastRate: must exceed slowRate');
+    if (result.data.noveltyMaxMs < result.data.noveltyBlockMs * result.data.noveltyBlocks) problems.push('  - noveltyMaxMs: must be at least noveltyBlockMs * noveltyBlocks');
+  }
+  if (!result.success || problems.length > 0) throw aiopsError('CONFIG_INVALID', [problems.join('\n')]);
+  return Object.freeze(result.data);
+}
+
+/** The default configuration. */
+export const defaultDetectorConfig: DetectorConfig = parseDetectorConfig({});

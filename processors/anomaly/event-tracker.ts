@@ -1,0 +1,136 @@
+/** Lifecycle step of an anomaly event. */
+export type EventState = 'open' | 'update' | 'resolved';
+
+/** Thresholds of the event state machine. */
+export interface EventTrackerOptions {
+  /** A score at or above this opens an event, or updates an open one. */
+  readonly openAbove: number;
+  /** Hysteresis: an open event resolves after `closeAfter` consecutive scores below this. */
+  readonly closeBelow: number;
+  readonly closeAfter: number;
+  /** Slots to allocate up front (grows by doubling). */
+  readonly initialSeries?: number;
+}
+
+/** Default thresholds: open at 0.5, resolve after 3 points below 0.3. */
+export const defaultEventTrackerOptions: EventTrackerOptions = Object.freeze({ openAbove: 0.5, closeBelow: 0.3, closeAfter: 3 });
+
+/** What {@link EventTracker.observe} reports for a transition; reuse one instance. */
+export class EventTransition {
+  state: EventState = 'open';
+  /** Timestamp of the point that opened the event. */
+  startedMs = 0;
+  /** Timestamp of the point that caused this transition. */
+  timestampMs = 0;
+  /** Highest score while open. */
+  peakScore = 0;
+  /** Points observed since the event opened (including this one). */
+  points = 0;
+  /** Events opened so far for this slot, this one included: with the series id, a stable event id. */
+  sequence = 0;
+}
+
+/**
+ * Per-series anomaly event state machine, independent of how scores are computed: idle until a
+ * score reaches `openAbove` (open), then `update` on each further score at or above it, and
+ * `resolved` after `closeAfter` consecutive scores below `closeBelow`. Scores in between keep the
+ * event open silently. State is a few typed-array columns indexed by series slot.
+ */
+export class EventTracker {
+  readonly options: EventTrackerOptions;
+  private openFlag: Uint8Array;
+  private below: Uint32Array;
+  private points: Uint32Array;
+  private sequence: Uint32Array;
+  private started: Float64Array;
+  private peak: Float64Array;
+
+  constructor(options: EventTrackerOptions = defaultEventTrackerOptions) {
+    if (!(options.closeBelow <= options.openAbove)) throw new RangeError('closeBelow must not exceed openAbove');
+    if (!(options.closeAfter >= 1)) throw new RangeError('closeAfter must be at least 1');
+    this.options = options;
+    const n = Math.max(1, options.initialSeries ?? 1024);
+    this.openFlag = new Uint8Array(n);
+    this.below = new Uint32Array(n);
+    this.points = new Uint32Array(n);
+    this.sequence = new Uint32Array(n);
+    this.started = new Float64Array(n);
+    this.peak = new Float64Array(n);
+  }
+
+  /** Whether the series in `slot` has an open event. */
+  isOpen(slot: number): boolean {
+    return slot < this.openFlag.length && this.openFlag[slot] === 1;
+  }
+
+  /** Forgets the slot's event state (when the slot is given to another series). */
+  reset(slot: number): void {
+    if (slot >= this.openFlag.length) return;
+    this.openFlag[slot] = 0;
+    this.below[slot] = 0;
+    this.points[slot] = 0;
+    this.sequence[slot] = 0;
+    this.started[slot] = 0;
+    this.peak[slot] = 0;
+  }
+
+  /**
+   * Feeds one scored point. Returns true and fills `out` when it opens, updates or resolves an
+   * event; false when nothing is to be reported (NaN scores count as below).
+   */
+  observe(slot: number, timestampMs: number, score: number, out: EventTransition): boolean {
+    if (slot >= this.openFlag.length) this.grow(slot + 1);
+    const o = this.options;
+    if (this.openFlag[slot] === 0) {
+      if (!(score >= o.openAbove)) return false;
+      this.openFlag[slot] = 1;
+      this.below[slot] = 0;
+      this.points[slot] = 1;
+      this.sequence[slot] = (this.sequence[slot] as number) + 1;
+      this.started[slot] = timestampMs;
+      this.peak[slot] = score;
+      return this.fill(slot, 'open', timestampMs, out);
+    }
+    this.points[slot] = (this.points[slot] as number) + 1;
+    if (score >= o.openAbove) {
+      this.below[slot] = 0;
+      if (score > (this.peak[slot] as number)) this.peak[slot] = score;
+      return this.fill(slot, 'update', timestampMs, out);
+    }
+    if (score >= o.closeBelow) {
+      this.below[slot] = 0;
+      return false;
+    }
+    const below = (this.below[slot] as number) + 1;
+    this.below[slot] = below;
+    if (below < o.closeAfter) return false;
+    this.openFlag[slot] = 0;
+    this.below[slot] = 0;
+    return this.fill(slot, 'resolved', timestampMs, out);
+  }
+
+  private fill(slot: number, state: EventState, timestampMs: number, out: EventTransition): true {
+    out.state = state;
+    out.startedMs = this.started[slot] as number;
+    out.timestampMs = timestampMs;
+    out.peakScore = this.peak[slot] as number;
+    out.points = this.points[slot] as number;
+    out.sequence = this.sequence[slot] as number;
+    return true;
+  }
+
+  private grow(min: number): void {
+    let n = this.openFlag.length;
+    while (n < min) n *= 2;
+    const copy = <T extends Uint8Array | Uint32Array | Float64Array>(a: T, b: T): T => {
+      b.set(a);
+      return b;
+    };
+    this.openFlag = copy(this.openFlag, new Uint8Array(n));
+    this.below = copy(this.below, new Uint32Array(n));
+    this.points = copy(this.points, new Uint32Array(n));
+    this.sequence = copy(this.sequence, new Uint32Array(n));
+    this.started = copy(this.started, new Float64Array(n));
+    this.peak = copy(this.peak, new Float64Array(n));
+  }
+}

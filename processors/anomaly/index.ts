@@ -1,0 +1,10 @@
+export { DetectorBank, DetectorResult } from './detector-bank.js';
+export type { DetectorMode, DetectorName, Severity } from './detector-bank.js';
+export { defaultDetectorConfig, parseDetectorConfig } from './config.js';
+export type { DetectorConfig } from './config.js';
+export { SeriesSlots } from './series-slots.js';
+export { EventTracker, EventTransition, defaultEventTrackerOptions } from './event-tracker.js';
+export type { EventState, EventTrackerOptions } from './event-tracker.js';
+export { backtest, formatResultsCsv, scoreSeries, writeResults } from './backtest.js';
+export type { BacktestResult } from './backtest.js';
+export { normalTailLog10 } from './stats.js';

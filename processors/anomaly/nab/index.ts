@@ -1,0 +1,4 @@
+export * from './csv.js';
+export * from './labels.js';
+export * from './scorer.js';
+export * from './corpus.js';
