@@ -19,6 +19,8 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/setup/stack-setup.ts'],
+          // Processes run in-process log at warn and above unless asked for more.
+          env: { AIOPS_LOG_LEVEL: process.env.AIOPS_LOG_LEVEL ?? 'warn' },
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // Files share one broker, collector and Prometheus; running them one at a time keeps
