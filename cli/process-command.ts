@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { AnomalyStage, BandBoard, parseAnomalyStageConfig } from '../processors/anomaly/index.js';
 import { evaluateFactory, evaluateInputTopic, evaluateOutputTopics } from '../processors/evaluate/index.js';
 import { defaultRules, ingestFactory, ingestInputTopic, parseIngestConfig } from '../processors/ingest/index.js';
 import { aiopsError } from '../runtime/errors.js';
@@ -67,15 +68,23 @@ export async function runIngest(argv: string[]): Promise<number> {
   return new Promise<number>(() => undefined);
 }
 
-/** `aiops evaluate`: runs the evaluate processor until SIGTERM/SIGINT. */
-export async function runEvaluate(_argv: string[]): Promise<number> {
+/**
+ * `aiops evaluate [--config file.yaml]`: runs the evaluate processor, with the anomaly stage
+ * configured by the file's `anomaly:` section, until SIGTERM/SIGINT.
+ */
+export async function runEvaluate(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } } });
+  const file = readConfigFile(values.config ?? process.env.AIOPS_EVALUATE_CONFIG);
+  const anomaly = parseAnomalyStageConfig(file.anomaly ?? {});
   const { brokers, port, policy, sessionTimeoutMs, commitIntervalMs } = common('evaluate', 9465);
+  const bands = new BandBoard(anomaly.bands, anomaly.maxBandSeries);
   await runProcess({
-    name: 'evaluate',
+    name: process.env.AIOPS_EVALUATE_NAME ?? 'evaluate',
     kafka: processKafka(brokers, 'aiops-evaluate'),
-    inputTopic: evaluateInputTopic,
-    outputTopics: [...evaluateOutputTopics],
-    factory: evaluateFactory(),
+    inputTopic: process.env.AIOPS_EVALUATE_TOPIC ?? evaluateInputTopic,
+    outputTopics: [...evaluateOutputTopics, ...(anomaly.enabled ? [anomaly.topic] : [])],
+    factory: evaluateFactory({ consumers: () => (anomaly.enabled ? [new AnomalyStage(anomaly, bands)] : []) }),
+    instruments: (meter) => bands.register(meter),
     badRecordPolicy: policy,
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
     ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),

@@ -1,3 +1,4 @@
+import type { Meter } from '@opentelemetry/api';
 import type { Kafka } from 'kafkajs';
 import { buildHealthServer } from './http/health-server.js';
 import { createLogger } from './logger.js';
@@ -11,6 +12,8 @@ export interface ProcessOptions extends Omit<RunnerOptions, 'log'> {
   readonly port: number;
   readonly host?: string;
   readonly log?: Logger;
+  /** Registers the processor's own instruments (e.g. gauges) on the process's meter, served on /metrics. */
+  readonly instruments?: (meter: Meter) => void;
 }
 
 /** A running platform process. */
@@ -30,6 +33,7 @@ export async function runProcess(options: ProcessOptions & { handleSignals?: boo
   const log = options.log ?? createLogger(`aiops.${options.name}`);
   const runner = new ProcessorRunner({ ...options, log });
   const telemetry = createTelemetry(options.name, () => runner.stats());
+  options.instruments?.(telemetry.meter);
   const server = buildHealthServer({
     live: () => runner.failure() === undefined,
     ready: () => runner.ready(),

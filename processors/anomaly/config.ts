@@ -108,19 +108,83 @@ const detectorSchema = z.object({
 /** Detector configuration; every field has a default (see the schema's doc comments). */
 export type DetectorConfig = Readonly<z.infer<typeof detectorSchema>>;
 
+/** Problems of a detector configuration (empty when valid), with the parsed result. */
+function checkDetectorConfig(input: unknown): { config?: DetectorConfig; problems: string[] } {
+  const result = detectorSchema.safeParse(input ?? {});
+  if (!result.success) return { problems: result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`) };
+  const d = result.data;
+  const problems: string[] = [];
+  if (d.seasonMs % d.seasonSlots !== 0) problems.push('seasonSlots: must divide seasonMs into whole milliseconds');
+  if (d.rawHigh <= d.rawLow) problems.push('rawHigh: must exceed rawLow');
+  if (d.fastRate <= d.slowRate) problems.push('fastRate: must exceed slowRate');
+  if (d.noveltyMaxMs < d.noveltyBlockMs * d.noveltyBlocks) problems.push('noveltyMaxMs: must be at least noveltyBlockMs * noveltyBlocks');
+  return problems.length > 0 ? { problems } : { config: Object.freeze(d), problems };
+}
+
 /** Validates detector configuration, reporting every problem at once; the result is frozen. */
 export function parseDetectorConfig(input: unknown = {}): DetectorConfig {
-  const result = detectorSchema.safeParse(input ?? {});
-  const problems = result.success ? [] : result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
-  if (result.success) {
-    if (result.data.seasonMs % result.data.seasonSlots !== 0) problems.push('  - seasonSlots: must divide seasonMs into whole milliseconds');
-    if (result.data.rawHigh <= result.data.rawLow) problems.push('  - rawHigh: must exceed rawLow');
-    if (result.data.fastRate <= result.data.slowRate) problems.push('  - fastRate: must exceed slowRate');
-    if (result.data.noveltyMaxMs < result.data.noveltyBlockMs * result.data.noveltyBlocks) problems.push('  - noveltyMaxMs: must be at least noveltyBlockMs * noveltyBlocks');
-  }
-  if (!result.success || problems.length > 0) throw aiopsError('CONFIG_INVALID', [problems.join('\n')]);
-  return Object.freeze(result.data);
+  const { config, problems } = checkDetectorConfig(input);
+  if (!config) throw aiopsError('CONFIG_INVALID', [problems.map((p) => `  - ${p}`).join('\n')]);
+  return config;
 }
 
 /** The default configuration. */
 export const defaultDetectorConfig: DetectorConfig = parseDetectorConfig({});
+
+/** Values of a signal the anomaly stage can watch (fields of aiops.signal-values.v1). */
+export const signalMetrics = ['rate', 'errorRatio', 'mean', 'p50', 'p95', 'p99', 'min', 'max', 'count'] as const;
+export type SignalMetric = (typeof signalMetrics)[number];
+
+const stageSchema = z
+  .object({
+    /** Turns the stage off (evaluate then only writes signal values). */
+    enabled: z.boolean().default(true),
+    /** Which values of every signal get a detector each: series `<rule>.<metric>` of the signal. */
+    metrics: z.array(z.enum(signalMetrics)).min(1).default(['rate', 'errorRatio', 'p95']),
+    /** Where events go. */
+    topic: z.string().min(1).default('aiops.anomalies.v1'),
+    /** Detector configuration (see above). */
+    detector: z.record(z.string(), z.unknown()).default({}),
+    /** Event state machine: open at openAbove, resolve after closeAfter points below closeBelow. */
+    events: z
+      .object({ openAbove: z.number().gt(0).max(1).default(0.5), closeBelow: z.number().min(0).max(1).default(0.3), closeAfter: z.number().int().min(1).default(3) })
+      .default({ openAbove: 0.5, closeBelow: 0.3, closeAfter: 3 }),
+    /** Detector series per evaluate partition; a new series beyond it is counted (`anomaly_series_limited`) and not watched. */
+    maxSeries: z.number().int().min(1).default(100_000),
+    /** A series with no point for this long (event time) is forgotten; an open event is resolved first. */
+    staleSeriesMs: z.number().int().min(1_000).default(86_400_000),
+    /**
+     * Signals whose expected value and prediction interval are exported as gauges on /metrics
+     * (`aiops_anomaly_expected`, `_lower`, `_upper`, `_actual`, `_score`): glob patterns over the
+     * signal key, `*` matching anything. Empty: none.
+     */
+    bands: z.array(z.string().min(1)).default(['*']),
+    /** Most band series exported at once (the gauges' cardinality bound); more are counted and not exported. */
+    maxBandSeries: z.number().int().min(0).default(1_000),
+  })
+  .strict();
+
+/** Configuration of the anomaly stage that runs inside evaluate. */
+export interface AnomalyStageConfig {
+  readonly enabled: boolean;
+  readonly metrics: readonly SignalMetric[];
+  readonly topic: string;
+  readonly detector: DetectorConfig;
+  readonly events: Readonly<{ openAbove: number; closeBelow: number; closeAfter: number }>;
+  readonly maxSeries: number;
+  readonly staleSeriesMs: number;
+  readonly bands: readonly string[];
+  readonly maxBandSeries: number;
+}
+
+/** Validates the anomaly stage's configuration (the `anomaly:` section), every problem at once. */
+export function parseAnomalyStageConfig(input: unknown = {}): AnomalyStageConfig {
+  const result = stageSchema.safeParse(input ?? {});
+  const problems = result.success ? [] : result.error.issues.map((i) => `anomaly.${i.path.join('.')}: ${i.message}`);
+  const detector = checkDetectorConfig(result.success ? result.data.detector : ((input ?? {}) as { detector?: unknown }).detector);
+  problems.push(...detector.problems.map((p) => `anomaly.detector.${p}`));
+  if (result.success && result.data.events.closeBelow > result.data.events.openAbove) problems.push('anomaly.events.closeBelow: must not exceed openAbove');
+  if (!result.success || !detector.config || problems.length > 0) throw aiopsError('CONFIG_INVALID', [problems.map((p) => `  - ${p}`).join('\n')]);
+  const d = result.data;
+  return Object.freeze({ ...d, metrics: Object.freeze([...new Set(d.metrics)]), detector: detector.config, events: Object.freeze({ ...d.events }), bands: Object.freeze([...d.bands]) });
+}

@@ -249,6 +249,63 @@ export class DetectorBank {
     this.season.fill(Number.NaN, slot * this.slots, (slot + 1) * this.slots);
   }
 
+  /** Event time of the slot's last point (0 before any). */
+  lastTimestamp(slot: number): number {
+    return this.lastTs[slot] as number;
+  }
+
+  /** Bytes {@link writeSlot} writes for one series. */
+  get slotStateBytes(): number {
+    return this.bytesPerSeries;
+  }
+
+  /**
+   * Writes the slot's whole state (columns, season row, novelty ring) into `target` at `offset`,
+   * little-endian, and returns the bytes written ({@link slotStateBytes}). {@link readSlot} of a
+   * bank with the same seasonSlots and noveltyBlocks restores it exactly.
+   */
+  writeSlot(slot: number, target: Buffer, offset = 0): number {
+    let o = offset;
+    for (const column of this.f64Columns()) o = target.writeDoubleLE(column[slot] as number, o);
+    for (const column of this.u32Columns()) o = target.writeUInt32LE(column[slot] as number, o);
+    o = target.writeUInt8(this.mode[slot] as number, o);
+    for (let i = slot * this.slots, end = i + this.slots; i < end; i++) o = target.writeFloatLE(this.season[i] as number, o);
+    for (let i = slot * this.ringSize, end = i + this.ringSize; i < end; i++) o = target.writeFloatLE(this.ring[i] as number, o);
+    return o - offset;
+  }
+
+  /** Restores a slot written by {@link writeSlot}; returns the bytes read. */
+  readSlot(slot: number, source: Buffer, offset = 0): number {
+    if (source.length - offset < this.bytesPerSeries) throw new RangeError(`slot state needs ${this.bytesPerSeries} bytes, got ${source.length - offset}`);
+    let o = offset;
+    for (const column of this.f64Columns()) {
+      column[slot] = source.readDoubleLE(o);
+      o += 8;
+    }
+    for (const column of this.u32Columns()) {
+      column[slot] = source.readUInt32LE(o);
+      o += 4;
+    }
+    this.mode[slot] = source.readUInt8(o++);
+    for (let i = slot * this.slots, end = i + this.slots; i < end; i++, o += 4) this.season[i] = source.readFloatLE(o);
+    for (let i = slot * this.ringSize, end = i + this.ringSize; i < end; i++, o += 4) this.ring[i] = source.readFloatLE(o);
+    return o - offset;
+  }
+
+  /** The float64 columns in their serialised order (F64_COLUMNS of them). */
+  private f64Columns(): Float64Array[] {
+    return [
+      this.level, this.trend, this.variance, this.median, this.mad, this.firstTs, this.lastTs, this.step, this.count, this.prevValue, this.quantum, this.zq, this.peak,
+      this.shortA, this.longMean, this.longVar, this.shiftFast, this.shiftSlow, this.shiftSlowVar, this.shiftGapVar, this.minValue, this.maxValue, this.blockMax,
+      this.ringMax, this.blockStart,
+    ];
+  }
+
+  /** The uint32 columns in their serialised order (U32_COLUMNS of them). */
+  private u32Columns(): Uint32Array[] {
+    return [this.hold, this.shiftRun, this.blockPoints, this.blockIndex];
+  }
+
   /** Model state of a slot (for tests and inspection; copies the season row). */
   inspect(slot: number): { level: number; trend: number; variance: number; count: number; mode: DetectorMode; season: Float32Array } {
     return {
@@ -369,8 +426,12 @@ export class DetectorBank {
       const dev = value - med;
       if (n > 0) z = dev / sd;
       // Streaming median and MAD: plain means while bootstrapping, then bounded steps.
-      if (n < BOOTSTRAP_POINTS) {
-        const w = 1 / (n + 1);
+      if (n === 0) {
+        // The first point is the median; it says nothing about the spread yet.
+        this.median[slot] = value;
+        this.mad[slot] = 0;
+      } else if (n < BOOTSTRAP_POINTS) {
+        const w = 1 / n;
         this.median[slot] = med + dev * w;
         this.mad[slot] = mad + (Math.abs(dev) - mad) * w;
       } else {

@@ -109,6 +109,39 @@ export class EventTracker {
     return this.fill(slot, 'resolved', timestampMs, out);
   }
 
+  /** Bytes {@link writeSlot} writes for one series. */
+  static readonly slotStateBytes = 1 + 4 * 3 + 8 * 2;
+
+  /** Writes the slot's event state into `target` at `offset`; returns the bytes written. */
+  writeSlot(slot: number, target: Buffer, offset = 0): number {
+    if (slot >= this.openFlag.length) this.grow(slot + 1);
+    let o = target.writeUInt8(this.openFlag[slot] as number, offset);
+    o = target.writeUInt32LE(this.below[slot] as number, o);
+    o = target.writeUInt32LE(this.points[slot] as number, o);
+    o = target.writeUInt32LE(this.sequence[slot] as number, o);
+    o = target.writeDoubleLE(this.started[slot] as number, o);
+    o = target.writeDoubleLE(this.peak[slot] as number, o);
+    return o - offset;
+  }
+
+  /** Restores a slot written by {@link writeSlot}; returns the bytes read. */
+  readSlot(slot: number, source: Buffer, offset = 0): number {
+    if (source.length - offset < EventTracker.slotStateBytes) throw new RangeError(`event state needs ${EventTracker.slotStateBytes} bytes, got ${source.length - offset}`);
+    if (slot >= this.openFlag.length) this.grow(slot + 1);
+    this.openFlag[slot] = source.readUInt8(offset);
+    this.below[slot] = source.readUInt32LE(offset + 1);
+    this.points[slot] = source.readUInt32LE(offset + 5);
+    this.sequence[slot] = source.readUInt32LE(offset + 9);
+    this.started[slot] = source.readDoubleLE(offset + 13);
+    this.peak[slot] = source.readDoubleLE(offset + 21);
+    return EventTracker.slotStateBytes;
+  }
+
+  /** Highest score of the slot's current (or last) event. */
+  peakScore(slot: number): number {
+    return slot < this.peak.length ? (this.peak[slot] as number) : 0;
+  }
+
   private fill(slot: number, state: EventState, timestampMs: number, out: EventTransition): true {
     out.state = state;
     out.startedMs = this.started[slot] as number;

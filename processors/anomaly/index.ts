@@ -1,7 +1,9 @@
 export { DetectorBank, DetectorResult } from './detector-bank.js';
 export type { DetectorMode, DetectorName, Severity } from './detector-bank.js';
-export { defaultDetectorConfig, parseDetectorConfig } from './config.js';
-export type { DetectorConfig } from './config.js';
+export { defaultDetectorConfig, parseAnomalyStageConfig, parseDetectorConfig, signalMetrics } from './config.js';
+export type { AnomalyStageConfig, DetectorConfig, SignalMetric } from './config.js';
+export { AnomalyStage, anomalySeriesId, endpointOf, serviceOf } from './anomaly-stage.js';
+export { BandBoard, signalMatcher } from './bands.js';
 export { SeriesSlots } from './series-slots.js';
 export { EventTracker, EventTransition, defaultEventTrackerOptions } from './event-tracker.js';
 export type { EventState, EventTrackerOptions } from './event-tracker.js';

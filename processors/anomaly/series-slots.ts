@@ -39,6 +39,17 @@ export class SeriesSlots {
     return true;
   }
 
+  /** Forgets every series; their slots go back to the pool (each is reset when reused). */
+  clear(): void {
+    for (const slot of this.ids.values()) this.free.push(slot);
+    this.ids.clear();
+  }
+
+  /** Series ids and their slots. */
+  entries(): IterableIterator<[string, number]> {
+    return this.ids.entries();
+  }
+
   /** Series currently holding a slot. */
   get size(): number {
     return this.ids.size;

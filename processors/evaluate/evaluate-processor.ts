@@ -17,8 +17,11 @@ interface Merged {
 }
 
 export interface EvaluateOptions {
-  /** Receivers of closed buckets (detectors, SLO engine). */
-  readonly consumers?: readonly SignalConsumer[];
+  /**
+   * Receivers of closed buckets (detectors, SLO engine): a list, or a function that builds the
+   * consumers of each partition (consumers with state must not be shared between partitions).
+   */
+  readonly consumers?: readonly SignalConsumer[] | ((partition: number) => readonly SignalConsumer[]);
   /** Also write every closed bucket to the values topic (default true). */
   readonly emitValues?: boolean;
   /** Topic of the signal values (default aiops.signal-values.v1). */
@@ -38,6 +41,7 @@ export class EvaluateProcessor implements Processor {
   private readonly open = new KeyValueStore<Merged>('open', new JsonSerde<Merged>());
   private readonly meta = new KeyValueStore<{ closedThroughMs: number }>('meta', new JsonSerde<{ closedThroughMs: number }>());
   private closedThroughMs = -Infinity;
+  private consumers: readonly SignalConsumer[] = [];
 
   constructor(private readonly options: EvaluateOptions = {}) {}
 
@@ -46,11 +50,14 @@ export class EvaluateProcessor implements Processor {
     context.register(this.sources);
     context.register(this.open);
     context.register(this.meta);
-    for (const consumer of this.options.consumers ?? []) consumer.init?.(context);
+    const consumers = this.options.consumers ?? [];
+    this.consumers = typeof consumers === 'function' ? consumers(context.partition) : consumers;
+    for (const consumer of this.consumers) consumer.init?.(context);
   }
 
-  restored(): void {
+  restored(context: ProcessorContext): void {
     this.closedThroughMs = this.meta.get('meta')?.closedThroughMs ?? -Infinity;
+    for (const consumer of this.consumers) consumer.restored?.(context);
   }
 
   process(records: readonly InputRecord[], context: ProcessorContext): void {
@@ -73,7 +80,9 @@ export class EvaluateProcessor implements Processor {
     this.closeReady();
   }
 
-  close(): void {}
+  close(): void {
+    for (const consumer of this.consumers) consumer.close?.();
+  }
 
   private merge(p: SignalRecord): void {
     if (p.bucketStartMs + p.bucketMs <= this.closedThroughMs) {
@@ -129,7 +138,7 @@ export class EvaluateProcessor implements Processor {
     ready.sort((a, b) => a.partial.bucketStartMs - b.partial.bucketStartMs || (a.partial.signal < b.partial.signal ? -1 : 1));
     for (const merged of ready) {
       const value = toSignalValue(merged);
-      for (const consumer of this.options.consumers ?? []) consumer.onSignalValue(value, this.context);
+      for (const consumer of this.consumers) consumer.onSignalValue(value, this.context);
       if (this.options.emitValues !== false) this.context.emit({ topic: this.options.valuesTopic ?? signalValuesTopic, key: value.signal, value: signalValueSerde.serialize(value) });
     }
     this.context.counters.add('buckets_closed', ready.length);

@@ -11,6 +11,10 @@ export interface SignalConsumer {
   readonly name: string;
   /** Registers the consumer's state stores (called from the processor's init). */
   init?(context: ProcessorContext): void;
+  /** Called once the partition's state is restored, before the first record. */
+  restored?(context: ProcessorContext): void;
   /** One closed bucket of one signal. */
   onSignalValue(value: Readonly<SignalValue>, context: ProcessorContext): void;
+  /** The partition is closed (revoked or the process stops). */
+  close?(): void;
 }

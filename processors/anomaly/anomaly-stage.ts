@@ -1,0 +1,275 @@
+import type { SignalConsumer } from '../evaluate/types.js';
+import type { ProcessorContext, StateStore } from '../../runtime/types.js';
+import { anomalyEventId, anomalySerde } from '../../schemas/anomalies.js';
+import type { AnomalyEvent, AnomalySeverity, AnomalyState } from '../../schemas/anomalies.js';
+import type { SignalValue } from '../../schemas/signal-values.js';
+import type { BandBoard } from './bands.js';
+import type { AnomalyStageConfig, SignalMetric } from './config.js';
+import { DetectorBank, DetectorResult } from './detector-bank.js';
+import { EventTracker, EventTransition } from './event-tracker.js';
+import { SeriesSlots } from './series-slots.js';
+
+/** What the stage remembers of a series besides its model: where it comes from. */
+interface SeriesMeta {
+  signal: string;
+  rule: string;
+  metric: SignalMetric;
+  dimensions: Record<string, string>;
+}
+
+/** Layout version of a series' changelog value. */
+const STATE_VERSION = 1;
+/** version u8, seasonSlots u16, noveltyBlocks u8, meta length u32. */
+const HEADER_BYTES = 8;
+
+/** Id of the detector series of one value of one signal: `<signal>|<metric>`. */
+export function anomalySeriesId(signal: string, metric: string): string {
+  return `${signal}|${metric}`;
+}
+
+/** Service of a signal's dimensions (empty when the rule does not group by it). */
+export function serviceOf(dimensions: Readonly<Record<string, string>>): string {
+  return dimensions['service.name'] ?? '';
+}
+
+/** Endpoint of a signal's dimensions: http.route, else url.path, rpc.method or endpoint. */
+export function endpointOf(dimensions: Readonly<Record<string, string>>): string {
+  return dimensions['http.route'] ?? dimensions['url.path'] ?? dimensions['rpc.method'] ?? dimensions.endpoint ?? '';
+}
+
+function severityOf(score: number): AnomalySeverity {
+  return score >= 0.9 ? 'critical' : score >= 0.7 ? 'warning' : 'info';
+}
+
+/**
+ * The state of every detector series of one evaluate partition as a changelog store: one entry
+ * per series (key: the series id), holding its origin, its model ({@link DetectorBank.writeSlot})
+ * and its event state. A series is written once per commit in which it took a point.
+ */
+class DetectorStateStore implements StateStore {
+  readonly name = 'anomaly';
+  readonly meta = new Map<string, SeriesMeta>();
+  private readonly dirty = new Set<string>();
+  /** Entries skipped at restore because they were written with another season or ring size. */
+  incompatible = 0;
+
+  constructor(
+    private readonly bank: DetectorBank,
+    private readonly slots: SeriesSlots,
+    private readonly tracker: EventTracker,
+  ) {}
+
+  /** The slot of a series, allocated (and its event state reset) on first sight. */
+  slotOf(id: string, meta: () => SeriesMeta): number {
+    const known = this.slots.get(id);
+    if (known !== undefined) return known;
+    const slot = this.slots.slotOf(id);
+    this.tracker.reset(slot);
+    this.meta.set(id, meta());
+    return slot;
+  }
+
+  touch(id: string): void {
+    this.dirty.add(id);
+  }
+
+  delete(id: string): void {
+    this.slots.release(id);
+    this.meta.delete(id);
+    this.dirty.add(id);
+  }
+
+  *drainChanges(): Iterable<readonly [string, Buffer | null]> {
+    for (const id of this.dirty) {
+      const slot = this.slots.get(id);
+      const meta = this.meta.get(id);
+      if (slot === undefined || !meta) {
+        yield [id, null] as const;
+        continue;
+      }
+      const json = Buffer.from(JSON.stringify([meta.signal, meta.rule, meta.metric, meta.dimensions]), 'utf8');
+      const value = Buffer.allocUnsafe(HEADER_BYTES + json.length + this.bank.slotStateBytes + EventTracker.slotStateBytes);
+      let o = value.writeUInt8(STATE_VERSION, 0);
+      o = value.writeUInt16LE(this.bank.slots, o);
+      o = value.writeUInt8(this.bank.config.noveltyBlocks, o);
+      o = value.writeUInt32LE(json.length, o);
+      o += json.copy(value, o);
+      o += this.bank.writeSlot(slot, value, o);
+      this.tracker.writeSlot(slot, value, o);
+      yield [id, value] as const;
+    }
+    this.dirty.clear();
+  }
+
+  restore(id: string, value: Buffer | null): void {
+    if (value === null) {
+      this.slots.release(id);
+      this.meta.delete(id);
+      return;
+    }
+    if (value.readUInt8(0) !== STATE_VERSION || value.readUInt16LE(1) !== this.bank.slots || value.readUInt8(3) !== this.bank.config.noveltyBlocks) {
+      // Written under another layout or season configuration: the series starts over.
+      this.incompatible++;
+      this.slots.release(id);
+      this.meta.delete(id);
+      return;
+    }
+    const length = value.readUInt32LE(4);
+    const [signal, rule, metric, dimensions] = JSON.parse(value.toString('utf8', HEADER_BYTES, HEADER_BYTES + length)) as [string, string, SignalMetric, Record<string, string>];
+    const slot = this.slotOf(id, () => ({ signal, rule, metric, dimensions }));
+    const o = HEADER_BYTES + length;
+    this.tracker.readSlot(slot, value, o + this.bank.readSlot(slot, value, o));
+  }
+
+  clear(): void {
+    this.slots.clear();
+    this.meta.clear();
+    this.dirty.clear();
+  }
+
+  sizeBytes(): number {
+    return this.slots.size * (this.bank.slotStateBytes + EventTracker.slotStateBytes);
+  }
+
+  size(): number {
+    return this.slots.size;
+  }
+}
+
+/**
+ * Streaming anomaly detection inside evaluate: every closed bucket of every signal feeds one
+ * detector per configured metric (series `<signal>|<metric>`, e.g. the p95 latency of a route),
+ * and each open, update or resolved transition of a series' event becomes an AnomalyEvent on the
+ * anomalies topic, written in evaluate's transaction with the input that caused it. The models
+ * and event states are a changelog store, so a restarted or moved partition resumes them.
+ */
+export class AnomalyStage implements SignalConsumer {
+  readonly name = 'anomaly';
+  readonly bank: DetectorBank;
+  private readonly slots: SeriesSlots;
+  private readonly tracker: EventTracker;
+  private readonly store: DetectorStateStore;
+  private readonly result = new DetectorResult();
+  private readonly transition = new EventTransition();
+  private readonly banded = new Set<string>();
+  private latestMs = -Infinity;
+  private scannedMs = -Infinity;
+
+  constructor(
+    private readonly config: AnomalyStageConfig,
+    private readonly bands?: BandBoard,
+  ) {
+    this.bank = new DetectorBank(config.detector, { initialSeries: 64, maxSeries: config.maxSeries });
+    this.slots = new SeriesSlots(this.bank);
+    this.tracker = new EventTracker({ ...config.events, initialSeries: 64 });
+    this.store = new DetectorStateStore(this.bank, this.slots, this.tracker);
+  }
+
+  init(context: ProcessorContext): void {
+    context.register(this.store);
+  }
+
+  restored(context: ProcessorContext): void {
+    if (this.store.incompatible > 0) {
+      context.log.warn({ series: this.store.incompatible }, 'anomaly state written under another season configuration was dropped; those series start over');
+      context.counters.add('anomaly_state_incompatible', this.store.incompatible);
+    }
+    for (const [, slot] of this.slots.entries()) this.latestMs = Math.max(this.latestMs, this.bank.lastTimestamp(slot));
+  }
+
+  /** Series currently watched. */
+  get series(): number {
+    return this.slots.size;
+  }
+
+  onSignalValue(value: Readonly<SignalValue>, context: ProcessorContext): void {
+    const ts = value.bucketStartMs;
+    for (const metric of this.config.metrics) {
+      const id = anomalySeriesId(value.signal, metric);
+      let slot: number;
+      try {
+        slot = this.store.slotOf(id, () => ({ signal: value.signal, rule: value.rule, metric, dimensions: { ...value.dimensions } }));
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        context.counters.add('anomaly_series_limited');
+        continue;
+      }
+      // A ratio or quantile of no requests is a gap, not a zero.
+      const x = metric === 'errorRatio' && value.count === 0 ? Number.NaN : value[metric];
+      const r = this.bank.update(slot, ts, x, this.result);
+      this.store.touch(id);
+      context.counters.add('anomaly_points');
+      if (this.bands?.watches(value.signal)) {
+        if (this.bands.set(id, { signal: value.signal, metric: `${value.rule}.${metric}`, service: serviceOf(value.dimensions), endpoint: endpointOf(value.dimensions) }, r.expected, r.lower, r.upper, x, r.rawScore)) this.banded.add(id);
+      }
+      if (this.tracker.observe(slot, ts, r.rawScore, this.transition)) this.emit(context, value.signal, value.rule, metric, value.dimensions, x, r, this.transition, slot);
+    }
+    if (ts > this.latestMs) this.latestMs = ts;
+    if (this.latestMs - this.scannedMs >= this.config.staleSeriesMs / 8) this.evictStale(context);
+  }
+
+  close(): void {
+    for (const id of this.banded) this.bands?.delete(id);
+    this.banded.clear();
+  }
+
+  /** Forgets series with no point for staleSeriesMs; an open event is resolved first. */
+  private evictStale(context: ProcessorContext): void {
+    this.scannedMs = this.latestMs;
+    const cutoff = this.latestMs - this.config.staleSeriesMs;
+    const stale: [string, number][] = [];
+    for (const [id, slot] of this.slots.entries()) if (this.bank.lastTimestamp(slot) < cutoff) stale.push([id, slot]);
+    for (const [id, slot] of stale) {
+      const meta = this.store.meta.get(id);
+      if (meta && this.tracker.isOpen(slot)) {
+        // Enough scores below closeBelow resolve the event; the result says it was a gap.
+        let resolved = false;
+        for (let i = 0; i < this.config.events.closeAfter && !resolved; i++) {
+          resolved = this.tracker.observe(slot, this.latestMs, 0, this.transition);
+        }
+        this.bank.update(slot, Number.NaN, Number.NaN, this.result);
+        if (resolved) this.emit(context, meta.signal, meta.rule, meta.metric, meta.dimensions, Number.NaN, this.result, this.transition, slot);
+      }
+      this.store.delete(id);
+      this.bands?.delete(id);
+      this.banded.delete(id);
+    }
+    if (stale.length > 0) context.counters.add('anomaly_series_evicted', stale.length);
+  }
+
+  private emit(
+    context: ProcessorContext,
+    signal: string,
+    rule: string,
+    metric: SignalMetric,
+    dimensions: Readonly<Record<string, string>>,
+    actual: number,
+    r: DetectorResult,
+    t: EventTransition,
+    slot: number,
+  ): void {
+    const state: AnomalyState = t.state === 'open' ? 'OPEN' : t.state === 'update' ? 'UPDATE' : 'RESOLVED';
+    const name = `${rule}.${metric}`;
+    const event: AnomalyEvent = {
+      id: anomalyEventId(signal, name, t.startedMs, t.sequence),
+      timestamp: t.timestampMs,
+      metric: name,
+      signal,
+      expected_value: r.expected,
+      actual_value: actual,
+      lower: r.lower,
+      upper: r.upper,
+      deviation: r.deviation,
+      score: r.rawScore,
+      confidence: r.confidence,
+      severity: state === 'RESOLVED' ? severityOf(this.tracker.peakScore(slot)) : severityOf(r.rawScore),
+      state,
+      detector: r.detector,
+      mode: r.mode,
+      started_at: t.startedMs,
+      context: { service: serviceOf(dimensions), endpoint: endpointOf(dimensions), dimensions: { ...dimensions } },
+    };
+    context.emit({ topic: this.config.topic, key: signal, value: anomalySerde.serialize(event) });
+    context.counters.add(`anomaly_events_${t.state}`);
+  }
+}
