@@ -1,23 +1,48 @@
-import { basename } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { backtest, scoreSeries, writeResults } from '../processors/anomaly/backtest.js';
-import { defaultDetectorConfig } from '../processors/anomaly/config.js';
-import { defaultNabDir, loadNabCorpus, loadNabCsv } from '../processors/anomaly/nab/index.js';
-import type { CorpusScore } from '../processors/anomaly/nab/index.js';
+import { backtest, writeResults } from '../processors/anomaly/backtest.js';
+import type { BacktestResult } from '../processors/anomaly/backtest.js';
+import { defaultDetectorConfig, signalMetrics } from '../processors/anomaly/config.js';
+import type { SignalMetric } from '../processors/anomaly/config.js';
+import { defaultNabDir, loadNabCorpus, loadNabCsv, loadNabWindows } from '../processors/anomaly/nab/index.js';
+import type { CorpusScore, NabFile } from '../processors/anomaly/nab/index.js';
+import { htmlReport, seriesSvg, svgToPng } from '../processors/anomaly/report.js';
+import type { ReportSeries } from '../processors/anomaly/report.js';
+import { readTopicSeries } from '../processors/anomaly/topic-source.js';
 import { aiopsError } from '../runtime/errors.js';
+import { signalValuesTopic } from '../schemas/signal-values.js';
+import { kafkaClient } from '../stack/clients/index.js';
 
 /** Default alert threshold of the backtest (the detector's default configuration is tuned for it). */
 export const defaultBacktestThreshold = 0.5;
 
-const usage = `usage: aiops backtest [--nab <dir>] [--threshold x] [--sweep] [--out <results dir>] [--csv file...]
+const usage = `usage: aiops backtest [source] [--threshold x] [--sweep] [--out dir] [--report file.html] [--png name --png-out file.png]
 
-Runs the anomaly detector (default configuration) over each file in process, rows in file
-order, one series per file, and scores it with the NAB rules.
-  --nab <dir>        NAB folder with data/ and labels/ (default: AIOPS_NAB_DIR or ../shared/nab)
-  --threshold x      alert threshold (default ${defaultBacktestThreshold})
-  --sweep            also find the best single threshold (standard profile)
-  --out <dir>        write per-row scores as <dir>/<category>/<file>.csv (timestamp,value,anomaly_score)
-  --csv file...      score these timestamp,value files instead (no labels: detections only)
+Replays series through the anomaly detector (default configuration) in process, rows in order,
+one detector per series, and scores the detections with the NAB rules where labels exist.
+
+source (one of):
+  --nab <dir>         NAB folder with data/ and labels/ (default: AIOPS_NAB_DIR or ../shared/nab)
+  --csv file...       timestamp,value files (NAB data layout; no labels: detections only)
+  --topic [name]      a signal-values topic (default ${signalValuesTopic}), read_committed from the start
+    --brokers list      bootstrap brokers (default AIOPS_KAFKA_BROKERS or 127.0.0.1:9092)
+    --from t, --to t    bucket time range [from, to): ISO 8601 or Unix ms
+    --from-offset n, --to-offset n
+                        offset range [from, to) on every partition
+    --signals glob,...  signal keys to keep (* matches anything; default all)
+    --metrics m,...     values of each signal to score (default rate,errorRatio,p95; any of
+                        ${signalMetrics.join(', ')})
+    --labels file.json  label windows in NAB's combined_windows format, keyed by series file name
+                        (<metric>/<signal>.csv, as --out writes them)
+
+output:
+  --threshold x       alert threshold (default ${defaultBacktestThreshold})
+  --sweep             also find the best single threshold per profile
+  --out <dir>         per-row scores as <dir>/<name> (timestamp,value,anomaly_score), NAB's results layout
+  --report <file>     an HTML report: a chart per series (values, expected band, detections, label windows)
+  --png <name>        a PNG chart of one series (its file name, e.g. realTraffic/speed_7578.csv)
+  --png-out <file>    where the PNG goes (default: the series name, made file-safe, .png)
 `;
 
 function fmt(x: number, digits = 2): string {
@@ -36,15 +61,68 @@ function report(title: string, s: CorpusScore): string {
   return `${lines.join('\n')}\n`;
 }
 
-function progress(enabled: boolean): (index: number, total: number, name: string) => void {
+/**
+ * A progress bar on stderr when it is a terminal (nothing otherwise):
+ * `label [#########-----------] 45% 12/41 name`. `done >= total` clears it.
+ */
+export function progressBar(label: string, enabled: boolean, width = 24): (done: number, total: number, note?: string) => void {
   if (!enabled) return () => undefined;
-  return (index, total, name) => {
-    const line = index >= total ? '' : `[${index + 1}/${total}] ${name}`;
-    process.stderr.write(`\r\x1b[K${line}`);
+  let last = '';
+  return (done, total, note = '') => {
+    if (done >= total) {
+      process.stderr.write('\r\x1b[K');
+      return;
+    }
+    const share = total > 0 ? done / total : 0;
+    const filled = Math.round(share * width);
+    const line = `${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(share * 100)
+      .toString()
+      .padStart(3)}% ${done}/${total} ${note}`.slice(0, (process.stderr.columns ?? 100) - 1);
+    if (line !== last) process.stderr.write(`\r\x1b[K${line}`);
+    last = line;
   };
 }
 
-/** `aiops backtest`: scores the detector on a NAB corpus (or plain CSV files); returns the exit code. */
+function parseTime(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) throw aiopsError('CLI_USAGE', [`${flag}: expected an ISO 8601 time or Unix ms, got "${text}"`]);
+  return ms;
+}
+
+function parseOffset(text: string | undefined, flag: string): bigint | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw aiopsError('CLI_USAGE', [`${flag}: expected a whole offset, got "${text}"`]);
+  return BigInt(text);
+}
+
+function list(text: string | undefined): string[] | undefined {
+  return text === undefined ? undefined : text.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+}
+
+/** The report's view of a scored file. */
+function reportSeries(f: BacktestResult['files'][number], threshold: number): ReportSeries {
+  const n = f.file.series.values.length;
+  const nan = new Float64Array(n).fill(Number.NaN);
+  return {
+    name: f.file.name,
+    timestamps: f.file.series.timestamps,
+    values: f.file.series.values,
+    expected: f.bands?.expected ?? nan,
+    lower: f.bands?.lower ?? nan,
+    upper: f.bands?.upper ?? nan,
+    scores: f.scores,
+    threshold,
+    windows: f.file.windows.map((w) => ({ startMs: w.startMs, endMs: w.endMs })),
+  };
+}
+
+function write(path: string, data: string | Buffer): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, data);
+}
+
+/** `aiops backtest`: scores the detector on a NAB corpus, CSV files or a signal-values topic; returns the exit code. */
 export async function runBacktest(argv: string[]): Promise<number> {
   let values;
   let positionals: string[];
@@ -54,10 +132,22 @@ export async function runBacktest(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         nab: { type: 'string' },
+        csv: { type: 'string', multiple: true },
+        topic: { type: 'string' },
+        brokers: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        'from-offset': { type: 'string' },
+        'to-offset': { type: 'string' },
+        signals: { type: 'string' },
+        metrics: { type: 'string' },
+        labels: { type: 'string' },
         threshold: { type: 'string' },
         sweep: { type: 'boolean', default: false },
         out: { type: 'string' },
-        csv: { type: 'string', multiple: true },
+        report: { type: 'string' },
+        png: { type: 'string' },
+        'png-out': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -70,56 +160,93 @@ export async function runBacktest(argv: string[]): Promise<number> {
   }
   const threshold = values.threshold === undefined ? defaultBacktestThreshold : Number(values.threshold);
   if (!Number.isFinite(threshold)) throw aiopsError('CLI_USAGE', [`--threshold: expected a number, got "${values.threshold}"\n\n${usage}`]);
-  const tick = progress(process.stderr.isTTY === true);
-
+  const tty = process.stderr.isTTY === true;
   // `--csv a.csv b.csv` leaves b.csv as a positional: both are inputs.
   const csvFiles = values.csv ? [...values.csv, ...positionals] : [];
-  if (csvFiles.length > 0) {
-    const scored = csvFiles.map((path, i) => {
-      tick(i, csvFiles.length, path);
-      const series = loadNabCsv(path);
-      return { name: basename(path), series, scores: scoreSeries(series, defaultDetectorConfig) };
-    });
-    tick(csvFiles.length, csvFiles.length, '');
-    for (const f of scored) {
+  if (!values.csv && positionals.length > 0) throw aiopsError('CLI_USAGE', [`unexpected argument "${positionals[0]}"\n\n${usage}`]);
+  const sources = [values.nab !== undefined, csvFiles.length > 0, values.topic !== undefined].filter(Boolean).length;
+  if (sources > 1) throw aiopsError('CLI_USAGE', [`choose one source: --nab, --csv or --topic\n\n${usage}`]);
+
+  const started = Date.now();
+  let corpus: NabFile[];
+  let source: string;
+  if (values.topic !== undefined) {
+    const metrics = (list(values.metrics) ?? ['rate', 'errorRatio', 'p95']) as SignalMetric[];
+    const unknown = metrics.filter((m) => !(signalMetrics as readonly string[]).includes(m));
+    if (unknown.length > 0) throw aiopsError('CLI_USAGE', [`--metrics: unknown ${unknown.join(', ')} (choose from ${signalMetrics.join(', ')})`]);
+    const topic = values.topic || signalValuesTopic;
+    const brokers = list(values.brokers) ?? (process.env.AIOPS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+    const labels = values.labels ? loadNabWindows(values.labels) : undefined;
+    const tick = progressBar(`reading ${topic}`, tty);
+    const read = await readTopicSeries(
+      kafkaClient(brokers, 'aiops-backtest'),
+      {
+        topic,
+        metrics,
+        ...(values.from === undefined ? {} : { fromMs: parseTime(values.from, '--from') as number }),
+        ...(values.to === undefined ? {} : { toMs: parseTime(values.to, '--to') as number }),
+        ...(values['from-offset'] === undefined ? {} : { fromOffset: parseOffset(values['from-offset'], '--from-offset') as bigint }),
+        ...(values['to-offset'] === undefined ? {} : { toOffset: parseOffset(values['to-offset'], '--to-offset') as bigint }),
+        ...(values.signals === undefined ? {} : { signals: list(values.signals) as string[] }),
+      },
+      labels,
+      (n) => tick(0, 1, `${n} records`),
+    );
+    tick(1, 1);
+    corpus = read.files;
+    source = `topic ${topic}: ${read.records} records, ${read.outOfRange} out of range, ${read.undecodable} not signal values`;
+    if (read.firstError) process.stderr.write(`aiops: skipped records that are not signal values, first: ${read.firstError}\n`);
+    if (values.out) write(`${values.out}/series.json`, `${JSON.stringify(read.index, null, 2)}\n`);
+  } else if (csvFiles.length > 0) {
+    corpus = csvFiles.map((path) => ({ name: basename(path), series: loadNabCsv(path), windows: [] }));
+    source = `${csvFiles.length} CSV files`;
+  } else {
+    const dir = values.nab ?? defaultNabDir();
+    try {
+      corpus = loadNabCorpus(dir);
+    } catch (error) {
+      throw aiopsError('CLI_USAGE', [(error as Error).message]);
+    }
+    source = `NAB ${dir}`;
+  }
+
+  const tick = progressBar('scoring', tty);
+  const wantBands = values.report !== undefined || values.png !== undefined;
+  const result = backtest(corpus, { config: defaultDetectorConfig, threshold, sweep: values.sweep, bands: wantBands, onFile: (i, total) => tick(i, total, corpus[i]?.name) });
+  tick(corpus.length, corpus.length);
+  const rows = corpus.reduce((n, f) => n + f.series.values.length, 0);
+  const windows = result.atThreshold.windows;
+  const out: string[] = [`backtest: ${corpus.length} series, ${rows} rows, ${windows} label windows (${source}), ${Date.now() - started} ms`];
+  if (windows > 0) {
+    out.push(report('at the configured threshold', result.atThreshold).trimEnd());
+    if (result.sweep && result.atBest) {
+      out.push(report('at the best threshold for the standard profile', result.atBest).trimEnd());
+      out.push(`  best per profile: ${result.sweep.map((s) => `${s.profile} ${fmt(s.score)} @ ${fmt(s.threshold, 4)}`).join(', ')}`);
+    }
+  } else {
+    // No labels: what the detector would have raised, per series.
+    for (const f of result.files) {
       let detections = 0;
       for (let i = 0; i < f.scores.length; i++) if ((f.scores[i] as number) >= threshold) detections++;
-      process.stdout.write(`${f.name}: ${f.scores.length} rows, ${detections} at or above ${threshold}\n`);
+      out.push(`${f.file.name}: ${f.scores.length} rows, ${detections} at or above ${threshold}`);
     }
-    if (values.out) {
-      writeResults(values.out, scored);
-      process.stdout.write(`scores written under ${values.out}\n`);
-    }
-    return 0;
   }
-  if (positionals.length > 0) throw aiopsError('CLI_USAGE', [`unexpected argument "${positionals[0]}"\n\n${usage}`]);
+  process.stdout.write(`${out.join('\n')}\n`);
 
-  const dir = values.nab ?? defaultNabDir();
-  let corpus;
-  try {
-    corpus = loadNabCorpus(dir);
-  } catch (error) {
-    throw aiopsError('CLI_USAGE', [(error as Error).message]);
-  }
-  const started = Date.now();
-  const result = backtest(corpus, {
-    config: defaultDetectorConfig,
-    threshold,
-    sweep: values.sweep,
-    onFile: (i, total) => tick(i, total, (corpus[i] as { name: string }).name),
-  });
-  tick(corpus.length, corpus.length, '');
-  const rows = corpus.reduce((n, f) => n + f.series.values.length, 0);
-  process.stdout.write(`NAB backtest: ${corpus.length} files, ${rows} rows, ${result.atThreshold.windows} windows (${dir}), ${Date.now() - started} ms\n`);
-  process.stdout.write(report('at the configured threshold', result.atThreshold));
-  if (result.sweep && result.atBest) {
-    process.stdout.write(report('at the best threshold for the standard profile', result.atBest));
-    const best = result.sweep.map((s) => `${s.profile} ${fmt(s.score)} @ ${fmt(s.threshold, 4)}`).join(', ');
-    process.stdout.write(`  best per profile: ${best}\n`);
-  }
   if (values.out) {
     writeResults(values.out, result.files.map((f) => ({ name: f.file.name, series: f.file.series, scores: f.scores })));
     process.stdout.write(`scores written under ${values.out}\n`);
+  }
+  if (values.report) {
+    write(values.report, htmlReport(`aiops backtest: ${source}`, out, result.files.map((f) => reportSeries(f, threshold))));
+    process.stdout.write(`report written to ${values.report}\n`);
+  }
+  if (values.png !== undefined) {
+    const f = result.files.find((x) => x.file.name === values.png);
+    if (!f) throw aiopsError('CLI_USAGE', [`--png: no series named "${values.png}" (names: ${result.files.slice(0, 5).map((x) => x.file.name).join(', ')}${result.files.length > 5 ? ', ...' : ''})`]);
+    const path = values['png-out'] ?? `${values.png.replace(/[^A-Za-z0-9._-]+/g, '_')}.png`;
+    write(path, svgToPng(seriesSvg(reportSeries(f, threshold))));
+    process.stdout.write(`chart of ${values.png} written to ${path}\n`);
   }
   return 0;
 }

@@ -13,9 +13,10 @@ commands:
   stack logs [component] [-n N]
                               last N lines (default 50) of one or all component logs
   ingest [--config file]      run the ingest processor (otlp_metrics -> aiops.signals.v1)
-  evaluate                    run the evaluate processor (aiops.signals.v1 -> signal values)
-  backtest [--nab dir] [--threshold x] [--sweep] [--out dir] [--csv file...]
-                              replay NAB (or CSV) series through the anomaly detector and score them
+  evaluate [--config file]    run the evaluate processor (aiops.signals.v1 -> signal values,
+                              anomaly events on aiops.anomalies.v1)
+  backtest [--nab dir | --csv file... | --topic name] [--sweep] [--out dir] [--report f.html]
+                              replay series through the anomaly detector and score them (--help)
   demo                        the main job: stack up, telemetry through the collector,
                               and what arrived in Kafka, Prometheus and the trace store
 `;

@@ -8,8 +8,15 @@ import type { CorpusScore, ScoredFile, SweepResult } from './nab/scorer.js';
 import type { NabFile } from './nab/corpus.js';
 import type { NabSeries } from './nab/csv.js';
 
-/** Per-row scores of one series: the detector run over its rows in file order. */
-export function scoreSeries(series: NabSeries, config: DetectorConfig = defaultDetectorConfig): Float64Array {
+/** Expected value and prediction interval per row, filled by {@link scoreSeries} when asked. */
+export interface SeriesBands {
+  readonly expected: Float64Array;
+  readonly lower: Float64Array;
+  readonly upper: Float64Array;
+}
+
+/** Per-row scores of one series: the detector run over its rows in file order (and its bands, when `bands` is given). */
+export function scoreSeries(series: NabSeries, config: DetectorConfig = defaultDetectorConfig, bands?: SeriesBands): Float64Array {
   const bank = new DetectorBank(config, { initialSeries: 1, maxSeries: 1 });
   const slot = bank.allocate();
   const out = new DetectorResult();
@@ -17,13 +24,23 @@ export function scoreSeries(series: NabSeries, config: DetectorConfig = defaultD
   for (let i = 0; i < scores.length; i++) {
     bank.update(slot, series.timestamps[i] as number, series.values[i] as number, out);
     scores[i] = out.score;
+    if (bands) {
+      bands.expected[i] = out.expected;
+      bands.lower[i] = out.lower;
+      bands.upper[i] = out.upper;
+    }
   }
   return scores;
 }
 
+/** Bands sized for a series. */
+export function bandsFor(rows: number): SeriesBands {
+  return { expected: new Float64Array(rows), lower: new Float64Array(rows), upper: new Float64Array(rows) };
+}
+
 /** A backtest over a NAB corpus: per-file scores and the corpus figures. */
 export interface BacktestResult {
-  readonly files: readonly (ScoredFile & { readonly file: NabFile })[];
+  readonly files: readonly (ScoredFile & { readonly file: NabFile; readonly bands?: SeriesBands })[];
   /** Figures at the configured threshold. */
   readonly atThreshold: CorpusScore;
   /** Best single threshold per profile, when swept. */
@@ -35,12 +52,14 @@ export interface BacktestResult {
 /** Runs the detector over every file (one series per file) and scores the corpus. */
 export function backtest(
   files: readonly NabFile[],
-  options: { config?: DetectorConfig; threshold: number; sweep?: boolean; onFile?: (index: number, total: number) => void },
+  options: { config?: DetectorConfig; threshold: number; sweep?: boolean; bands?: boolean; onFile?: (index: number, total: number) => void },
 ): BacktestResult {
   const config = options.config ?? defaultDetectorConfig;
   const scored = files.map((file, i) => {
     options.onFile?.(i, files.length);
-    return { file, layout: nabLayout(file.name, file.series.timestamps, file.windows), scores: scoreSeries(file.series, config) };
+    const bands = options.bands ? bandsFor(file.series.values.length) : undefined;
+    const scores = scoreSeries(file.series, config, bands);
+    return { file, layout: nabLayout(file.name, file.series.timestamps, file.windows), scores, ...(bands ? { bands } : {}) };
   });
   const atThreshold = scoreCorpus(scored, options.threshold);
   if (!options.sweep) return { files: scored, atThreshold };

@@ -6,6 +6,7 @@ import type { AnomalyStageConfig } from '../../../processors/anomaly/config.js';
 import { DetectorBank, DetectorResult } from '../../../processors/anomaly/detector-bank.js';
 import { EventTracker, EventTransition } from '../../../processors/anomaly/event-tracker.js';
 import { EvaluateProcessor } from '../../../processors/evaluate/evaluate-processor.js';
+import { createTelemetry } from '../../../runtime/telemetry.js';
 import { TopologyTestDriver } from '../../../runtime/testing/topology-test-driver.js';
 import { anomalySerde } from '../../../schemas/anomalies.js';
 import type { AnomalyEvent } from '../../../schemas/anomalies.js';
@@ -85,6 +86,16 @@ describe('AnomalyStage in evaluate', () => {
     expect(band?.lower).toBeLessThan(band?.expected as number);
     expect(band?.upper).toBeGreaterThan(band?.expected as number);
     expect(bands.size).toBe(3);
+    // As Prometheus scrapes them from the process's /metrics.
+    const telemetry = createTelemetry('evaluate', async () => ({ counters: {}, lag: {}, stateBytes: 0, stateEntries: 0, partitions: [] }) as never);
+    bands.register(telemetry.meter);
+    const text = await telemetry.render();
+    const line = text.split('\n').find((l) => l.startsWith('aiops_anomaly_upper{') && l.includes('metric="http.p95"'));
+    expect(line).toContain('service="shop"');
+    expect(line).toContain('endpoint="/cart"');
+    expect(Number(line?.split(' ').at(-1))).toBeCloseTo(band?.upper as number, 6);
+    for (const name of ['expected', 'lower', 'actual', 'score']) expect(text).toContain(`aiops_anomaly_${name}{`);
+    await telemetry.shutdown();
     await d.close();
     expect(bands.size).toBe(0);
     expect(new BandBoard(['http{service.name="other"*'], 10).watches(SIGNAL)).toBe(false);
