@@ -32,6 +32,7 @@ function define(code: string, template: string, retriable: boolean): ErrorDefini
 
 export const codes = Object.freeze({
   CONFIG_INVALID: define('AIOPS_ERR_CONFIG_INVALID', 'invalid configuration:\n%s', false),
+  SLO_SPEC_INVALID: define('AIOPS_ERR_SLO_SPEC_INVALID', 'invalid SLO specification:\n%s', false),
   STACK_PREREQUISITE_MISSING: define(
     'AIOPS_ERR_STACK_PREREQUISITE_MISSING',
     '%s is required to install the local stack but was not found on PATH (%s)',

@@ -19,6 +19,11 @@ const ruleSchema = z.object({
   groupBy: z.array(z.string().min(1)).min(1),
   /** Attribute holding the HTTP status code (http rules). */
   statusAttribute: z.string().default('http.response.status_code'),
+  /**
+   * Only points whose attributes (point, else resource) have one of the listed values for every
+   * key feed the rule, e.g. `{ service.name: [checkout] }`. Empty: every point of the metric.
+   */
+  filter: z.record(z.string().min(1), z.array(z.string()).min(1)).default({}),
 });
 
 const ingestSchema = z.object({
@@ -50,7 +55,7 @@ export type IngestConfig = Readonly<z.infer<typeof ingestSchema>>;
 
 /** The default rule set: HTTP server signals per service and route from the semantic conventions. */
 export const defaultRules: SignalRule[] = [
-  { name: 'http', metric: 'http.server.request.duration', kind: 'http', groupBy: ['service.name', 'http.route'], statusAttribute: 'http.response.status_code' },
+  { name: 'http', metric: 'http.server.request.duration', kind: 'http', groupBy: ['service.name', 'http.route'], statusAttribute: 'http.response.status_code', filter: {} },
 ];
 
 /** Validates ingest configuration, reporting every problem at once; the result is frozen. */

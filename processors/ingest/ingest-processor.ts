@@ -69,13 +69,21 @@ export class IngestProcessor implements Processor, MetricsVisitor {
   private metric: MetricInfo | undefined;
   private metricId = 0;
   private metricRules: number[] = [];
+  /** Per rule, its filter as attribute slots and allowed values (undefined: no filter). */
+  private readonly filters: ({ slots: number[]; values: Set<string>[] } | undefined)[] = [];
 
   constructor(private readonly config: IngestConfig) {
     for (const [i, rule] of config.rules.entries()) {
       const list = this.rulesByMetric.get(rule.metric) ?? [];
       list.push(i);
       this.rulesByMetric.set(rule.metric, list);
-      for (const key of [...rule.groupBy, rule.statusAttribute]) if (!this.extractSlot.has(key)) this.extractSlot.set(key, this.extractSlot.size);
+      const filterKeys = Object.keys(rule.filter ?? {});
+      for (const key of [...rule.groupBy, rule.statusAttribute, ...filterKeys]) if (!this.extractSlot.has(key)) this.extractSlot.set(key, this.extractSlot.size);
+      this.filters.push(
+        filterKeys.length === 0
+          ? undefined
+          : { slots: filterKeys.map((k) => this.extractSlot.get(k) as number), values: filterKeys.map((k) => new Set(rule.filter?.[k] ?? [])) },
+      );
     }
     // Ids follow the configuration, not the order metrics happen to arrive in: series keys
     // derived from them must be the same after a restart.
@@ -236,6 +244,14 @@ export class IngestProcessor implements Processor, MetricsVisitor {
   /** Finds or creates the series; undefined when the series limit bites. */
   private seriesFor(ruleIndex: number, rule: SignalRule, attrs: AttributeSet, stateLength: number): Series | undefined {
     const resource = this.resource as AttributeSet;
+    const filter = this.filters[ruleIndex];
+    if (filter) {
+      for (let i = 0; i < filter.slots.length; i++) {
+        const slot = filter.slots[i] as number;
+        const value = attrs.value(slot) ?? resource.value(slot);
+        if (value === undefined || !(filter.values[i] as Set<string>).has(value)) return undefined;
+      }
+    }
     const key = seriesKey(resource.hashHi, resource.hashLo, this.metricId * 64 + ruleIndex, attrs.hashHi, attrs.hashLo);
     const found = this.series.get(key);
     if (found) {

@@ -103,6 +103,19 @@ function partials(d: TopologyTestDriver): SignalRecord[] {
 }
 
 describe('IngestProcessor', () => {
+  it('feeds a filtered rule only from points whose attributes match its filter', async () => {
+    const sloRule = { name: 'slo.pay', metric: 'http.server.request.duration', kind: 'http', groupBy: ['service.name'], filter: { 'service.name': ['checkout'], 'http.route': ['/pay', '/refund'] } };
+    const d = driver({ rules: [...defaultRules, sloRule] });
+    const start = T0 - 1000;
+    await d.pipe(0, [request([{ route: '/pay', start, time: T0 + 1000, count: 4 }, { route: '/refund', start, time: T0 + 1000, count: 3, status: 503 }, { route: '/a', start, time: T0 + 1000, count: 5 }])]);
+    await d.pipe(0, [request([{ route: '/pay', start, time: T0 + 2000, count: 9 }], 'shipping')]);
+    await d.pipe(0, [request([{ route: '/a', start, time: T0 + B + 1000, count: 5 }])]);
+    const slo = partials(d).filter((p) => p.rule === 'slo.pay');
+    expect(slo.map((p) => [p.signal, p.count, p.errors])).toEqual([['slo.pay{service.name="checkout"}', 7, 3]]);
+    // The unfiltered rule still sees every route of both services.
+    expect(partials(d).filter((p) => p.rule === 'http' && p.bucketStartMs === T0).reduce((n, p) => n + p.count, 0)).toBe(21);
+  });
+
   it('turns cumulative histograms into per-bucket deltas, closed by the watermark', async () => {
     const d = driver();
     await d.pipe(0, [request([{ start: T0 - 1000, time: T0 + 1000, count: 10, buckets: [6, 4, 0] }])]);

@@ -1,0 +1,90 @@
+/**
+ * The platform's normalised SLO: what an OpenSLO v1 or a Sloth prometheus/v1 file becomes once
+ * parsed and mapped onto OTLP metrics. Two files that describe the same SLO normalise to equal
+ * objects (apart from `source`), and so drive the engine identically.
+ */
+
+/** HTTP status classes as evaluate counts them: index 0 = 1xx ... 4 = 5xx, 5 = unknown/missing. */
+export type StatusClass = 0 | 1 | 2 | 3 | 4 | 5;
+
+/**
+ * Which points count: OTel attribute name → the values it may have (any of them). Empty: all
+ * points of the metric. Resource attributes (service.name) and point attributes (http.route)
+ * are looked up alike.
+ */
+export type SloSelector = Readonly<Record<string, readonly string[]>>;
+
+/** Availability: a request is bad when its status class is one of `badClasses` (default 5xx only). */
+export interface AvailabilitySli {
+  readonly kind: 'availability';
+  /** OTel metric counting requests: a histogram (its count) or a counter; default http.server.request.duration. */
+  readonly metric: string;
+  readonly selector: SloSelector;
+  /** Attribute holding the HTTP status code. */
+  readonly statusAttribute: string;
+  /** Sorted, unique. */
+  readonly badClasses: readonly StatusClass[];
+}
+
+/**
+ * Latency: a request is good when its duration is at most `thresholdSeconds`, read from the
+ * histogram; a threshold between bucket boundaries is interpolated linearly within its bucket.
+ */
+export interface LatencySli {
+  readonly kind: 'latency';
+  /** OTel histogram of request durations in seconds; default http.server.request.duration. */
+  readonly metric: string;
+  readonly selector: SloSelector;
+  readonly statusAttribute: string;
+  readonly thresholdSeconds: number;
+}
+
+export type Sli = AvailabilitySli | LatencySli;
+
+/** A rolling window of fixed length, or calendar-aligned periods in a time zone. */
+export type SloWindow =
+  | { readonly kind: 'rolling'; readonly durationMs: number }
+  | {
+      readonly kind: 'calendar';
+      /** Period unit and count, e.g. 1 month, 1 week, 1 quarter (3 months). */
+      readonly unit: 'day' | 'week' | 'month' | 'year';
+      readonly count: number;
+      /** IANA time zone the calendar is aligned in, e.g. Europe/Berlin. */
+      readonly timeZone: string;
+      /** Local start of one period (Unix ms of that instant); periods repeat from it. */
+      readonly startMs: number;
+    };
+
+/** Alerting of one SLO. */
+export interface SloAlerting {
+  /** Multiwindow multi-burn-rate page alerts (14.4x over 1h+5m, 6x over 6h+30m, scaled to the period). */
+  readonly page: boolean;
+  /** Ticket alerts (3x over 1d+2h, 1x over 3d+6h, scaled). */
+  readonly ticket: boolean;
+  /** Alert name (Sloth's alerting.name); default derived from the SLO name. */
+  readonly name: string;
+  /** Extra labels and annotations carried to alerts. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+export interface SloSpec {
+  /** Unique name: letters, digits, '-', '_', '.'. */
+  readonly name: string;
+  /** service.name of the service the SLO is about. */
+  readonly service: string;
+  readonly description: string;
+  /** Target ratio of good events, in (0, 1), e.g. 0.999. */
+  readonly objective: number;
+  readonly sli: Sli;
+  readonly window: SloWindow;
+  /** Only Occurrences is supported: every request is one event. */
+  readonly budgeting: 'Occurrences';
+  /** Fewer events than this in an alert's long window never fire it (low-traffic guard). */
+  readonly minEvents: number;
+  readonly alerting: SloAlerting;
+  /** Extra labels of the SLO (Sloth's labels, OpenSLO's metadata.labels). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Where it came from. */
+  readonly source: { readonly file: string; readonly format: 'openslo' | 'sloth'; readonly index: number };
+}
