@@ -183,6 +183,8 @@ export class AnomalyStage implements SignalConsumer {
   }
 
   onSignalValue(value: Readonly<SignalValue>, context: ProcessorContext): void {
+    // Signals of SLO rules (`slo.<name>`) repeat what the service's own signals already show.
+    if (value.rule.startsWith('slo.')) return;
     const ts = value.bucketStartMs;
     for (const metric of this.config.metrics) {
       const id = anomalySeriesId(value.signal, metric);

@@ -142,6 +142,7 @@ export class EvaluateProcessor implements Processor {
       if (this.options.emitValues !== false) this.context.emit({ topic: this.options.valuesTopic ?? signalValuesTopic, key: value.signal, value: signalValueSerde.serialize(value) });
     }
     this.context.counters.add('buckets_closed', ready.length);
+    for (const consumer of this.consumers) consumer.onWatermark?.(watermark, this.context);
     this.closedThroughMs = watermark;
     this.meta.put('meta', { closedThroughMs: watermark });
   }

@@ -15,6 +15,12 @@ export interface SignalConsumer {
   restored?(context: ProcessorContext): void;
   /** One closed bucket of one signal. */
   onSignalValue(value: Readonly<SignalValue>, context: ProcessorContext): void;
+  /**
+   * Evaluate's watermark passed `watermarkMs`: every bucket ending at or before it has been
+   * handed over. Lets a consumer move time on for keys that had no traffic (called after the
+   * closed buckets, only when the watermark advanced).
+   */
+  onWatermark?(watermarkMs: number, context: ProcessorContext): void;
   /** The partition is closed (revoked or the process stops). */
   close?(): void;
 }
