@@ -2,6 +2,7 @@ import { AiopsError } from '../runtime/errors.js';
 import { runBacktest } from './backtest-command.js';
 import { runDemo } from './demo-command.js';
 import { runEvaluate, runIngest } from './process-command.js';
+import { runSlo } from './slo-command.js';
 import { runStack } from './stack-command.js';
 
 const usage = `usage: aiops <command> [options]
@@ -17,6 +18,8 @@ commands:
                               anomaly events on aiops.anomalies.v1)
   backtest [--nab dir | --csv file... | --topic name] [--sweep] [--out dir] [--report f.html]
                               replay series through the anomaly detector and score them (--help)
+  slo check <files>           validate SLO files (OpenSLO v1, Sloth prometheus/v1)
+  slo rules <files> [--out f] Prometheus recording and alerting rules for those SLOs
   demo                        the main job: stack up, telemetry through the collector,
                               and what arrived in Kafka, Prometheus and the trace store
 `;
@@ -34,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
       return runEvaluate(rest);
     case 'backtest':
       return runBacktest(rest);
+    case 'slo':
+      return runSlo(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,71 @@
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { sloRulesYaml } from '../processors/slo/rules.js';
+import { parseSloFiles } from '../processors/slo/spec.js';
+import type { SloSpec } from '../processors/slo/types.js';
+import { aiopsError } from '../runtime/errors.js';
+
+const usage = `usage: aiops slo <check|rules> <file or folder>... [--out file]
+
+  check   validate SLO files (OpenSLO v1, Sloth prometheus/v1); every problem at once
+  rules   print Prometheus recording and alerting rules equivalent to the engine's alerts
+          (Sloth's layout); --out writes them to a file instead (e.g. a Prometheus rules folder)
+
+Folders are searched for *.yaml and *.yml files (not recursively).
+`;
+
+/** YAML files named on the command line, folders expanded (sorted, not recursive). */
+export function sloFilePaths(args: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const arg of args) {
+    if (!existsSync(arg)) throw aiopsError('CLI_USAGE', [`no such file or folder: ${arg}`]);
+    if (statSync(arg).isDirectory()) {
+      files.push(...readdirSync(arg).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(arg, f)));
+    } else files.push(arg);
+  }
+  return files;
+}
+
+/** Reads the SLO files of `AIOPS_SLO_PATHS`-style lists (comma-separated files or folders); none: []. */
+export function loadSlos(paths: string | undefined): SloSpec[] {
+  const list = (paths ?? '').split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  if (list.length === 0) return [];
+  return parseSloFiles(sloFilePaths(list));
+}
+
+/** `aiops slo check|rules <files>`. */
+export async function runSlo(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  let values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } } }));
+  } catch (error) {
+    throw aiopsError('CLI_USAGE', [`${(error as Error).message}\n\n${usage}`]);
+  }
+  if (values.help || sub === undefined || sub === 'help') {
+    process.stdout.write(usage);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub !== 'check' && sub !== 'rules') throw aiopsError('CLI_USAGE', [`unknown slo command "${sub}"\n\n${usage}`]);
+  if (positionals.length === 0) throw aiopsError('CLI_USAGE', [`slo ${sub}: name at least one file or folder\n\n${usage}`]);
+  const files = sloFilePaths(positionals);
+  const specs = parseSloFiles(files);
+  if (sub === 'check') {
+    for (const s of specs) {
+      const window = s.window.kind === 'rolling' ? `${s.window.durationMs / 86_400_000}d rolling` : `${s.window.count} ${s.window.unit} calendar ${s.window.timeZone}`;
+      const sli = s.sli.kind === 'latency' ? `latency <= ${s.sli.thresholdSeconds} s` : 'availability';
+      process.stdout.write(`ok  ${s.name}  ${s.service}  ${sli}  ${(s.objective * 100).toFixed(3).replace(/\.?0+$/, '')}%  ${window}  (${s.source.file})\n`);
+    }
+    process.stdout.write(`${specs.length} SLOs in ${files.length} files: valid\n`);
+    return 0;
+  }
+  const yaml = sloRulesYaml(specs);
+  if (values.out) {
+    mkdirSync(dirname(values.out), { recursive: true });
+    writeFileSync(values.out, yaml);
+    process.stdout.write(`rules for ${specs.length} SLOs written to ${values.out}\n`);
+  } else process.stdout.write(yaml);
+  return 0;
+}
