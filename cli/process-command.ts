@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { AnomalyStage, BandBoard, parseAnomalyStageConfig } from '../processors/anomaly/index.js';
+import { SloBoard, SloStage, sloIngestRules } from '../processors/slo/index.js';
+import { loadSlos } from './slo-command.js';
+import { sloTopic } from '../schemas/slo.js';
 import { evaluateFactory, evaluateInputTopic, evaluateOutputTopics } from '../processors/evaluate/index.js';
 import { defaultRules, ingestFactory, ingestInputTopic, parseIngestConfig } from '../processors/ingest/index.js';
 import { aiopsError } from '../runtime/errors.js';
@@ -36,13 +39,15 @@ function common(component: string, defaultPort: number): { brokers: string[]; po
 
 /** `aiops ingest [--config file.yaml]`: runs the ingest processor until SIGTERM/SIGINT. */
 export async function runIngest(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, slo: { type: 'string' } } });
   const file = readConfigFile(values.config ?? process.env.AIOPS_INGEST_CONFIG);
   const section = (file.ingest ?? {}) as Record<string, unknown>;
   const env = process.env;
+  // Every SLO gets its own filtered rule, so its signal is one key (see processors/slo/signals.ts).
+  const slos = loadSlos(values.slo ?? env.AIOPS_SLO_PATHS);
   const config = parseIngestConfig({
-    rules: defaultRules,
     ...section,
+    rules: [...((section.rules as unknown[] | undefined) ?? defaultRules), ...sloIngestRules(slos)],
     ...(env.AIOPS_INGEST_BUCKET_MS ? { bucketMs: Number(env.AIOPS_INGEST_BUCKET_MS) } : {}),
     ...(env.AIOPS_INGEST_LATENESS_MS ? { allowedLatenessMs: Number(env.AIOPS_INGEST_LATENESS_MS) } : {}),
     ...(env.AIOPS_INGEST_IDLE_MS ? { idleTimeoutMs: Number(env.AIOPS_INGEST_IDLE_MS) } : {}),
@@ -73,18 +78,25 @@ export async function runIngest(argv: string[]): Promise<number> {
  * configured by the file's `anomaly:` section, until SIGTERM/SIGINT.
  */
 export async function runEvaluate(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, slo: { type: 'string' } } });
   const file = readConfigFile(values.config ?? process.env.AIOPS_EVALUATE_CONFIG);
   const anomaly = parseAnomalyStageConfig(file.anomaly ?? {});
+  const slos = loadSlos(values.slo ?? process.env.AIOPS_SLO_PATHS);
   const { brokers, port, policy, sessionTimeoutMs, commitIntervalMs } = common('evaluate', 9465);
   const bands = new BandBoard(anomaly.bands, anomaly.maxBandSeries);
+  const sloBoard = new SloBoard();
   await runProcess({
     name: process.env.AIOPS_EVALUATE_NAME ?? 'evaluate',
     kafka: processKafka(brokers, 'aiops-evaluate'),
     inputTopic: process.env.AIOPS_EVALUATE_TOPIC ?? evaluateInputTopic,
-    outputTopics: [...evaluateOutputTopics, ...(anomaly.enabled ? [anomaly.topic] : [])],
-    factory: evaluateFactory({ consumers: () => (anomaly.enabled ? [new AnomalyStage(anomaly, bands)] : []) }),
-    instruments: (meter) => bands.register(meter),
+    outputTopics: [...evaluateOutputTopics, ...(anomaly.enabled ? [anomaly.topic] : []), sloTopic],
+    factory: evaluateFactory({
+      consumers: () => [...(anomaly.enabled ? [new AnomalyStage(anomaly, bands)] : []), ...(slos.length > 0 ? [new SloStage(slos, { board: sloBoard })] : [])],
+    }),
+    instruments: (meter) => {
+      bands.register(meter);
+      sloBoard.register(meter);
+    },
     badRecordPolicy: policy,
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
     ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),

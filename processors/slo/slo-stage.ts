@@ -1,0 +1,293 @@
+import type { Attributes, Meter } from '@opentelemetry/api';
+import type { SignalConsumer } from '../evaluate/types.js';
+import type { ProcessorContext, StateStore } from '../../runtime/types.js';
+import { sloEventId, sloEventSerde, sloTopic } from '../../schemas/slo.js';
+import type { SloEvent } from '../../schemas/slo.js';
+import type { SignalValue } from '../../schemas/signal-values.js';
+import { nominalPeriodMs } from './calendar.js';
+import { SloEngine, SloSnapshot } from './engine.js';
+import type { AlertTier, AlertTransition } from './engine.js';
+import { goodAndTotal, sloNameOf } from './signals.js';
+import type { SloSpec } from './types.js';
+
+const tiers: readonly AlertTier[] = ['page', 'ticket', 'budget'];
+
+/** A window length as people write it: 5m, 1h, 3d. */
+export function windowLabel(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${ms / 1000}s`;
+}
+
+/** The SLO period as written in events: `30d rolling`, `1 month calendar Europe/Berlin`. */
+export function periodLabel(spec: SloSpec): string {
+  const w = spec.window;
+  return w.kind === 'rolling' ? `${windowLabel(w.durationMs)} rolling` : `${w.count} ${w.unit} calendar ${w.timeZone}`;
+}
+
+/** What the stage keeps per SLO besides the engine's pages. */
+interface SloMeta {
+  bucketMs: number;
+  /** When each firing tier started firing (for the event id of its RESOLVED record). */
+  firingSince: Partial<Record<AlertTier, number>>;
+}
+
+/**
+ * The latest figures of every SLO a process evaluates, exported as gauges: burn rate per window,
+ * error ratio per window, budget remaining, events in the period, objective and alert state.
+ */
+export class SloBoard {
+  private readonly latest = new Map<string, { spec: SloSpec; snapshot: SloSnapshot; firing: Record<AlertTier, boolean> }>();
+
+  update(spec: SloSpec, snapshot: SloSnapshot, firing: Record<AlertTier, boolean>): void {
+    const entry = this.latest.get(spec.name);
+    if (entry) {
+      entry.snapshot = snapshot;
+      entry.firing = firing;
+    } else this.latest.set(spec.name, { spec, snapshot, firing });
+  }
+
+  delete(name: string): void {
+    this.latest.delete(name);
+  }
+
+  get(name: string): { snapshot: SloSnapshot; firing: Record<AlertTier, boolean> } | undefined {
+    return this.latest.get(name);
+  }
+
+  /** Registers `aiops.slo.*` gauges (Prometheus: `aiops_slo_burn_rate{slo,service,window}` ...). */
+  register(meter: Meter): void {
+    const g = (name: string, description: string) => meter.createObservableGauge(`aiops.slo.${name}`, { description });
+    const burn = g('burn_rate', 'Burn rate of the error budget over a window (1 = spending exactly the budget over the period)');
+    const ratio = g('error_ratio', 'Share of bad events over a window');
+    const remaining = g('budget_remaining', 'Share of the period error budget left (negative: overspent)');
+    const events = g('period_events', 'Events counted in the current SLO period');
+    const objective = g('objective', 'Target ratio of good events');
+    const alert = g('alert', '1 while an alert tier of the SLO is firing');
+    meter.addBatchObservableCallback(
+      (result) => {
+        for (const { spec, snapshot, firing } of this.latest.values()) {
+          const base: Attributes = { slo: spec.name, service: spec.service };
+          for (const w of snapshot.windows) {
+            const attrs = { ...base, window: windowLabel(w.windowMs) };
+            result.observe(burn, w.burnRate, attrs);
+            result.observe(ratio, w.errorRatio, attrs);
+          }
+          result.observe(remaining, snapshot.period.budgetRemaining, base);
+          result.observe(events, snapshot.period.total, base);
+          result.observe(objective, spec.objective, base);
+          for (const tier of tiers) result.observe(alert, firing[tier] ? 1 : 0, { ...base, tier });
+        }
+      },
+      [burn, ratio, remaining, events, objective, alert],
+    );
+  }
+}
+
+/**
+ * The state of every SLO engine of one evaluate partition as a changelog store: the engine's
+ * pages (`<slo>/<page>`) and the stage's meta (`<slo>/meta`). Restored entries are buffered and
+ * applied once the partition's restore is complete, because the engine is built from the meta.
+ */
+class SloStateStore implements StateStore {
+  readonly name = 'slo';
+  readonly pending = new Map<string, Map<string, Buffer>>();
+  readonly dirtyMeta = new Set<string>();
+
+  constructor(private readonly stage: SloStage) {}
+
+  *drainChanges(): Iterable<readonly [string, Buffer | null]> {
+    for (const name of this.dirtyMeta) {
+      const meta = this.stage.metaOf(name);
+      yield [`${name}/meta`, meta ? Buffer.from(JSON.stringify(meta)) : null] as const;
+    }
+    this.dirtyMeta.clear();
+    for (const [name, engine] of this.stage.engineEntries()) {
+      for (const key of engine.dirtyPages()) yield [`${name}/${key}`, engine.writePage(key)] as const;
+      engine.clearDirty();
+    }
+  }
+
+  restore(key: string, value: Buffer | null): void {
+    const at = key.lastIndexOf('/');
+    const name = key.slice(0, at);
+    let pages = this.pending.get(name);
+    if (!pages) this.pending.set(name, (pages = new Map()));
+    if (value === null) pages.delete(key.slice(at + 1));
+    else pages.set(key.slice(at + 1), value);
+  }
+
+  clear(): void {
+    this.pending.clear();
+    this.dirtyMeta.clear();
+    this.stage.reset();
+  }
+
+  sizeBytes(): number {
+    let n = 0;
+    for (const [, engine] of this.stage.engineEntries()) n += engine.pageKeys().length * 360 * 16;
+    return n;
+  }
+
+  size(): number {
+    return [...this.stage.engineEntries()].length;
+  }
+}
+
+/**
+ * The SLO engine inside evaluate: every closed bucket of an SLO's signal (rule `slo.<name>`, see
+ * signals.ts) adds its good and total events to the SLO's engine; each alert tier that starts or
+ * stops firing becomes an SloEvent on `aiops.slo.v1`, in evaluate's transaction. Evaluate's
+ * watermark moves the engines on through buckets without traffic, so windows drain and calendar
+ * periods roll over even when a service goes quiet.
+ */
+export class SloStage implements SignalConsumer {
+  readonly name = 'slo';
+  private readonly specs = new Map<string, SloSpec>();
+  private readonly engines = new Map<string, SloEngine>();
+  private readonly metas = new Map<string, SloMeta>();
+  private readonly store = new SloStateStore(this);
+  private readonly transitions: AlertTransition[] = [];
+  private readonly topic: string;
+  private readonly board: SloBoard | undefined;
+
+  constructor(
+    specs: readonly SloSpec[],
+    options: { topic?: string; board?: SloBoard } = {},
+  ) {
+    for (const s of specs) this.specs.set(s.name, s);
+    this.topic = options.topic ?? sloTopic;
+    this.board = options.board;
+  }
+
+  init(context: ProcessorContext): void {
+    context.register(this.store);
+  }
+
+  restored(context: ProcessorContext): void {
+    for (const [name, pages] of this.store.pending) {
+      const spec = this.specs.get(name);
+      const metaBytes = pages.get('meta');
+      if (!spec || !metaBytes) continue; // an SLO no longer configured: its state is left alone
+      const meta = JSON.parse(metaBytes.toString('utf8')) as SloMeta;
+      try {
+        const engine = new SloEngine(spec, { bucketMs: meta.bucketMs });
+        for (const [key, page] of pages) if (key !== 'meta') engine.readPage(key, page);
+        engine.restored();
+        this.engines.set(name, engine);
+        this.metas.set(name, meta);
+        this.publish(spec, engine);
+      } catch (error) {
+        // Written under another period or bucket length: the SLO starts over.
+        context.log.warn({ slo: name, error: (error as Error).message }, 'SLO state does not fit the current specification; starting over');
+        context.counters.add('slo_state_incompatible');
+      }
+    }
+    this.store.pending.clear();
+  }
+
+  /** Forgets every engine (before a restore). */
+  reset(): void {
+    this.engines.clear();
+    this.metas.clear();
+  }
+
+  metaOf(name: string): SloMeta | undefined {
+    return this.metas.get(name);
+  }
+
+  engineEntries(): IterableIterator<[string, SloEngine]> {
+    return this.engines.entries();
+  }
+
+  onSignalValue(value: Readonly<SignalValue>, context: ProcessorContext): void {
+    const name = sloNameOf(value.rule);
+    if (name === undefined) return;
+    const spec = this.specs.get(name);
+    if (!spec) {
+      context.counters.add('slo_unknown_signals');
+      return;
+    }
+    let engine = this.engines.get(name);
+    if (!engine) {
+      try {
+        engine = new SloEngine(spec, { bucketMs: value.bucketMs });
+      } catch (error) {
+        context.counters.add('slo_rejected_buckets');
+        context.log.error({ slo: name, bucketMs: value.bucketMs, error: (error as Error).message }, 'SLO cannot be evaluated with this bucket length');
+        return;
+      }
+      this.engines.set(name, engine);
+      this.metas.set(name, { bucketMs: value.bucketMs, firingSince: {} });
+      this.store.dirtyMeta.add(name);
+    } else if (engine.bucketMs !== value.bucketMs) {
+      context.counters.add('slo_rejected_buckets');
+      return;
+    }
+    const { good, total } = goodAndTotal(spec.sli, value);
+    if (!engine.add(value.bucketStartMs, good, total)) context.counters.add('slo_late_buckets');
+    this.evaluate(spec, engine, context);
+  }
+
+  onWatermark(watermarkMs: number, context: ProcessorContext): void {
+    for (const [name, engine] of this.engines) {
+      const now = Math.floor(watermarkMs / engine.bucketMs) * engine.bucketMs;
+      if (!(now > engine.nowMs)) continue;
+      engine.advanceTo(now);
+      this.evaluate(this.specs.get(name) as SloSpec, engine, context);
+    }
+  }
+
+  close(): void {
+    for (const name of this.engines.keys()) this.board?.delete(name);
+  }
+
+  private evaluate(spec: SloSpec, engine: SloEngine, context: ProcessorContext): void {
+    this.transitions.length = 0;
+    engine.evaluate(this.transitions);
+    for (const t of this.transitions) this.emit(spec, t, context);
+    this.publish(spec, engine);
+  }
+
+  private publish(spec: SloSpec, engine: SloEngine): void {
+    if (!this.board) return;
+    const snapshot = this.board.get(spec.name)?.snapshot ?? new SloSnapshot();
+    engine.snapshot(snapshot);
+    this.board.update(spec, snapshot, { page: engine.firing('page'), ticket: engine.firing('ticket'), budget: engine.firing('budget') });
+  }
+
+  private emit(spec: SloSpec, t: AlertTransition, context: ProcessorContext): void {
+    const meta = this.metas.get(spec.name) as SloMeta;
+    const startedAt = t.state === 'firing' ? t.atMs : (meta.firingSince[t.tier] ?? t.atMs);
+    if (t.state === 'firing') meta.firingSince[t.tier] = t.atMs;
+    else delete meta.firingSince[t.tier];
+    this.store.dirtyMeta.add(spec.name);
+    const budget = t.tier === 'budget';
+    const event: SloEvent = {
+      id: sloEventId(spec.name, t.tier, startedAt),
+      timestamp: t.atMs,
+      slo: spec.name,
+      service: spec.service,
+      description: spec.description,
+      sli: spec.sli.kind,
+      objective: spec.objective,
+      period: periodLabel(spec),
+      period_ms: nominalPeriodMs(spec.window),
+      tier: t.tier,
+      state: t.state === 'firing' ? 'FIRING' : 'RESOLVED',
+      long_window_ms: budget ? 0 : t.longMs,
+      short_window_ms: budget ? 0 : t.shortMs,
+      factor: budget ? 0 : t.factor,
+      long_burn_rate: t.longBurn,
+      short_burn_rate: t.shortBurn,
+      budget_remaining: t.budgetRemaining,
+      projected_exhaustion: t.projectedExhaustionMs,
+      started_at: startedAt,
+      labels: { ...spec.labels, ...spec.alerting.labels },
+    };
+    context.emit({ topic: this.topic, key: spec.name, value: sloEventSerde.serialize(event) });
+    context.counters.add(`slo_events_${t.tier}_${t.state}`);
+  }
+}
+

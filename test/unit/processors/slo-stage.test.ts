@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { EvaluateProcessor } from '../../../processors/evaluate/evaluate-processor.js';
+import { SloBoard, SloStage, periodLabel } from '../../../processors/slo/slo-stage.js';
+import { parseSloFiles } from '../../../processors/slo/spec.js';
+import { TopologyTestDriver } from '../../../runtime/testing/topology-test-driver.js';
+import { signalSerde } from '../../../schemas/index.js';
+import { sloEventId, sloEventSerde } from '../../../schemas/slo.js';
+import type { SloEvent } from '../../../schemas/slo.js';
+
+const B = 10_000;
+const T0 = Date.UTC(2026, 10, 1);
+const [availability] = parseSloFiles([new URL('../../fixtures/slo/checkout-availability.openslo.yaml', import.meta.url).pathname]);
+const SLO = 'checkout-requests-availability';
+
+/** One closed bucket of the SLO's signal: `count` requests of which `errors` are 5xx. */
+function bucket(k: number, count: number, errors: number): Buffer {
+  return signalSerde.serialize({
+    kind: 'PARTIAL', sourcePartition: 0, watermarkMs: T0 + (k + 1) * B, idle: false, signal: `slo.${SLO}{service.name="checkout"}`, rule: `slo.${SLO}`,
+    dimensions: { 'service.name': 'checkout' }, bucketStartMs: T0 + k * B, bucketMs: B, count, errors, statusClasses: [0, count - errors, 0, 0, errors, 0],
+    sum: count * 0.05, min: Number.NaN, max: Number.NaN, bounds: [], bucketCounts: [], series: 1,
+  });
+}
+
+function watermark(k: number): Buffer {
+  return signalSerde.serialize({
+    kind: 'WATERMARK', sourcePartition: 0, watermarkMs: T0 + k * B, idle: false, signal: '', rule: '', dimensions: {}, bucketStartMs: T0 + k * B, bucketMs: B,
+    count: 0, errors: 0, statusClasses: [], sum: 0, min: Number.NaN, max: Number.NaN, bounds: [], bucketCounts: [], series: 0,
+  });
+}
+
+function driver(board?: SloBoard): TopologyTestDriver {
+  if (!availability) throw new Error('fixture did not parse');
+  const slos = [availability];
+  return new TopologyTestDriver({ name: 'evaluate', inputTopic: 'aiops.signals.v1', factory: () => new EvaluateProcessor({ emitValues: false, consumers: () => [new SloStage(slos, board ? { board } : {})] }) });
+}
+
+function events(d: TopologyTestDriver): SloEvent[] {
+  return d.outputs('aiops.slo.v1').map((r) => sloEventSerde.deserialize(r.value as Buffer));
+}
+
+/** 30 minutes clean, then `errorBuckets` of 100% errors, then clean again until `end`. */
+const CLEAN = 180;
+const ERRORS = 6;
+const timeline = (end: number): Buffer[] => Array.from({ length: end }, (_, k) => bucket(k, 100, k >= CLEAN && k < CLEAN + ERRORS ? 100 : 0));
+
+describe('SloStage in evaluate', () => {
+  it('fires the page tier when a rule holds over both its windows, and resolves when no page rule holds', async () => {
+    const d = driver();
+    for (const r of timeline(CLEAN + 240)) await d.pipe(0, [r]);
+    const page = events(d).filter((e) => e.tier === 'page');
+    expect(page.map((e) => e.state)).toEqual(['FIRING', 'RESOLVED']);
+    const [firing, resolved] = page as [SloEvent, SloEvent];
+    // After k error buckets the 6h window holds 18,000 + 100k requests, 100k bad, and the 30m window
+    // 18,000 requests, 100k bad: both reach 6 x 0.001 first at k = 2 (the 1h/5m pair at 14.4 needs k = 3).
+    expect(firing.timestamp).toBe(T0 + (CLEAN + 2) * B);
+    expect(firing.long_window_ms).toBe(6 * 3_600_000);
+    expect(firing.short_window_ms).toBe(1_800_000);
+    expect(firing.factor).toBeCloseTo(6, 12);
+    expect(firing.long_burn_rate).toBeCloseTo(200 / 18_200 / 0.001, 9);
+    expect(firing.short_burn_rate).toBeCloseTo(200 / 18_000 / 0.001, 9);
+    // The 30m window needs two error buckets (200 of 18,000 = 1.1% >= 0.6%); one is 0.56%. The tier
+    // resolves once the second-to-last error bucket has left it (the 5m window cleared long before).
+    expect(resolved.timestamp).toBe(T0 + (CLEAN + ERRORS - 2) * B + 1_800_000 + B);
+    expect(resolved.id).toBe(firing.id);
+    expect(firing.id).toBe(sloEventId(SLO, 'page', firing.timestamp));
+    expect(resolved.started_at).toBe(firing.timestamp);
+    expect(firing).toMatchObject({ slo: SLO, service: 'checkout', sli: 'availability', objective: 0.999, period: '30d rolling', period_ms: 30 * 86_400_000 });
+    expect(firing.labels).toMatchObject({ owner: 'payments-team', team: 'payments' });
+    expect(firing.budget_remaining).toBeCloseTo(1 - 200 / (18_200 * 0.001), 9);
+    expect(periodLabel(availability as NonNullable<typeof availability>)).toBe('30d rolling');
+  });
+
+  it('resumes from the changelog mid-incident with the same events', async () => {
+    const reference = driver();
+    for (const r of timeline(CLEAN + 240)) await reference.pipe(0, [r]);
+    const restarted = driver();
+    for (const [k, r] of timeline(CLEAN + 240).entries()) {
+      await restarted.pipe(0, [r]);
+      if (k === 100 || k === CLEAN + 4 || k === CLEAN + 20) await restarted.restart(0);
+    }
+    expect(events(restarted)).toEqual(events(reference));
+    expect(events(reference).length).toBeGreaterThan(0);
+  });
+
+  it('moves time on with the watermark when the service goes quiet, so the alert resolves without traffic', async () => {
+    const board = new SloBoard();
+    const d = driver(board);
+    for (const r of timeline(CLEAN + ERRORS)) await d.pipe(0, [r]);
+    expect(events(d).map((e) => `${e.tier}:${e.state}`)).toContain('page:FIRING');
+    expect(board.get(SLO)?.firing.page).toBe(true);
+    // No more requests: only watermarks, every bucket for the next 40 minutes.
+    for (let k = CLEAN + ERRORS + 1; k <= CLEAN + ERRORS + 240; k++) await d.pipe(0, [watermark(k)]);
+    expect(events(d).map((e) => `${e.tier}:${e.state}`)).toContain('page:RESOLVED');
+    expect(board.get(SLO)?.firing.page).toBe(false);
+    const fiveMinutes = board.get(SLO)?.snapshot.windows[0];
+    expect(fiveMinutes?.total).toBe(0);
+  });
+});
