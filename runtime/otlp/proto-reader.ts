@@ -17,13 +17,16 @@ const TWO_32 = 4294967296;
 
 /**
  * Unix nanoseconds given as the two 32-bit halves of a fixed64, as milliseconds with a
- * fraction: hi * (2^32 / 1e6) + lo / 1e6, where 2^32 / 1e6 = 4294.967296. Never forms the
- * nanosecond count itself (which a double would round to 256 ns); the result is within ~0.25 µs
- * of exact for times this century. The protobuf and JSON decoders both use it, so they agree
- * bit for bit.
+ * fraction. Never forms the nanosecond count itself (a double would round it to 256 ns): with
+ * 2^32 = 4294 * 1e6 + 967296, the whole milliseconds are hi * 4294 + floor((hi * 967296 + lo) / 1e6)
+ * and the rest is the fraction, every step exact in doubles for times before 2106. A timestamp
+ * on a whole millisecond therefore comes out as exactly that integer (it decides which bucket a
+ * point falls in). The protobuf and JSON decoders both use it, so they agree bit for bit.
  */
 export function nanosToMillis(hi: number, lo: number): number {
-  return hi * 4294.967296 + lo / 1e6;
+  const rest = hi * 967296 + lo;
+  const whole = Math.floor(rest / 1e6);
+  return hi * 4294 + whole + (rest - whole * 1e6) / 1e6;
 }
 
 export class ProtoReader {
