@@ -1,0 +1,187 @@
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { deadLetterRecord, deadLetterTopic } from '../runtime/dead-letter.js';
+import type { Logger } from '../runtime/logger.js';
+import { retry, sleep } from '../runtime/retry.js';
+import type { InputRecord } from '../runtime/types.js';
+import { anomaliesTopic, anomalySerde } from '../schemas/anomalies.js';
+import type { AnomalyEvent } from '../schemas/anomalies.js';
+import { sloEventSerde, sloTopic } from '../schemas/slo.js';
+import type { SloEvent } from '../schemas/slo.js';
+
+/** One decoded event with where it came from. */
+export type SinkEvent =
+  | { readonly kind: 'anomaly'; readonly event: AnomalyEvent; readonly topic: string; readonly partition: number; readonly offset: string }
+  | { readonly kind: 'slo'; readonly event: SloEvent; readonly topic: string; readonly partition: number; readonly offset: string };
+
+/** A delivery target: the Alertmanager, Grafana or InfluxDB side of a sink. */
+export interface Sink {
+  /** Sink name: consumer group `aiops.sink.<name>`. */
+  readonly name: string;
+  /**
+   * Called once before consuming starts, with everything already on the topics (read_committed,
+   * from the beginning to the current end): lets a sink rebuild state (active alerts) it must not
+   * forget across restarts. Events from the committed offset on are delivered again afterwards.
+   */
+  rebuild?(events: readonly SinkEvent[]): Promise<void> | void;
+  /**
+   * Delivers a batch in order; resolves once the target accepted all of it. A rejection is retried
+   * (exponential backoff with jitter) until it succeeds or the sink stops; offsets are committed
+   * only after it resolved, so nothing is lost and a replay delivers again (targets must be
+   * idempotent).
+   */
+  deliver(events: readonly SinkEvent[]): Promise<void>;
+  /** Releases timers and connections. */
+  close?(): Promise<void> | void;
+}
+
+export interface SinkRunnerOptions {
+  readonly kafka: Kafka;
+  readonly sink: Sink;
+  readonly log: Logger;
+  /** Topics to read (default the anomalies and SLO topics). */
+  readonly topics?: readonly string[];
+  /** Longest wait between delivery attempts (default 30 s). */
+  readonly maxBackoffMs?: number;
+}
+
+/** Decodes a record of one of the event topics; throws with the reason when it cannot. */
+export function decodeSinkEvent(topic: string, partition: number, message: KafkaMessage): SinkEvent {
+  if (message.value === null) throw new Error('empty value');
+  if (topic.includes('anomalies')) return { kind: 'anomaly', event: anomalySerde.deserialize(message.value), topic, partition, offset: message.offset };
+  if (topic.includes('slo')) return { kind: 'slo', event: sloEventSerde.deserialize(message.value), topic, partition, offset: message.offset };
+  throw new Error(`no event schema for topic ${topic}`);
+}
+
+function inputRecord(topic: string, partition: number, m: KafkaMessage): InputRecord {
+  return { topic, partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp, ...(m.headers ? { headers: m.headers } : {}) };
+}
+
+/** What a running sink has done, for /metrics and tests. */
+export interface SinkStats {
+  delivered: number;
+  batches: number;
+  retries: number;
+  deadLetters: number;
+  rebuilt: number;
+}
+
+/**
+ * Runs a sink: a consumer group reading the event topics read_committed, one batch at a time per
+ * partition. Records that are not events go to the dead-letter topic with the reason; the rest
+ * are handed to the sink, retried until the target accepts them, and only then is the offset
+ * committed. A stop during a retry leaves the batch uncommitted for the next owner.
+ */
+export class SinkRunner {
+  readonly stats: SinkStats = { delivered: 0, batches: 0, retries: 0, deadLetters: 0, rebuilt: 0 };
+  private consumer: Consumer | undefined;
+  private producer: Producer | undefined;
+  private readonly abort = new AbortController();
+  private running = false;
+
+  constructor(private readonly options: SinkRunnerOptions) {}
+
+  private get topics(): readonly string[] {
+    return this.options.topics ?? [anomaliesTopic, sloTopic];
+  }
+
+  /** True once the rebuild is done and the consumer runs. */
+  get ready(): boolean {
+    return this.running;
+  }
+
+  async start(): Promise<void> {
+    const { kafka, sink, log } = this.options;
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const existing = await admin.listTopics();
+      const missing = this.topics.filter((t) => !existing.includes(t));
+      if (missing.length > 0) await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+    } finally {
+      await admin.disconnect();
+    }
+    this.producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+    if (sink.rebuild) {
+      const events: SinkEvent[] = [];
+      const { readToEnd } = await import('../runtime/read-to-end.js');
+      for (const topic of this.topics) {
+        await readToEnd(kafka, topic, (partition, messages) => {
+          for (const m of messages) {
+            try {
+              events.push(decodeSinkEvent(topic, partition, m));
+            } catch {
+              // Dead-lettered when the consumer reaches it; nothing to rebuild from.
+            }
+          }
+        });
+      }
+      await sink.rebuild(events);
+      this.stats.rebuilt = events.length;
+      log.info({ events: events.length }, 'sink state rebuilt from the topics');
+    }
+    const consumer = kafka.consumer({ groupId: `aiops.sink.${sink.name}`, readUncommitted: false, maxWaitTimeInMs: 200 });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...this.topics], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+        const events: SinkEvent[] = [];
+        for (const m of batch.messages) {
+          try {
+            events.push(decodeSinkEvent(batch.topic, batch.partition, m));
+          } catch (error) {
+            const record = deadLetterRecord(`sink.${sink.name}`, inputRecord(batch.topic, batch.partition, m), `not an event of ${batch.topic}: ${(error as Error).message}`, error);
+            await this.producer?.send({ topic: deadLetterTopic, messages: [{ key: record.key, value: record.value, ...(record.headers ? { headers: { ...record.headers } } : {}) }] });
+            this.stats.deadLetters++;
+            log.warn({ topic: batch.topic, partition: batch.partition, offset: m.offset, reason: (error as Error).message }, 'record dead-lettered');
+          }
+        }
+        if (events.length > 0) {
+          await retry(
+            async () => {
+              if (!isRunning() || isStale()) throw new Error('stopping');
+              await sink.deliver(events);
+            },
+            {
+              retries: Number.MAX_SAFE_INTEGER,
+              initialDelayMs: 250,
+              maxDelayMs: this.options.maxBackoffMs ?? 30_000,
+              shouldRetry: () => isRunning() && !isStale() && !this.abort.signal.aborted,
+              signal: this.abort.signal,
+              sleep: async (ms, signal) => {
+                // Keep the group membership while waiting for the target.
+                for (let left = ms; left > 0; left -= 1_000) {
+                  await sleep(Math.min(1_000, left), signal);
+                  await heartbeat();
+                }
+              },
+              onRetry: (error, attempt, delayMs) => {
+                this.stats.retries++;
+                log.warn({ attempt, delayMs, error: (error as Error).message }, 'target did not accept the batch; retrying');
+              },
+            },
+          );
+          this.stats.delivered += events.length;
+        }
+        const last = batch.messages.at(-1);
+        if (last) {
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+          resolveOffset(last.offset);
+        }
+        this.stats.batches++;
+      },
+    });
+    this.running = true;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort(new Error('sink stopping'));
+    this.running = false;
+    await this.consumer?.disconnect();
+    await this.producer?.disconnect();
+    await this.options.sink.close?.();
+  }
+}
