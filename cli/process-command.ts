@@ -5,6 +5,7 @@ import { AnomalyStage, BandBoard, parseAnomalyStageConfig } from '../processors/
 import { SloBoard, SloStage, sloIngestRules } from '../processors/slo/index.js';
 import { loadSlos } from './slo-command.js';
 import { sloTopic } from '../schemas/slo.js';
+import { measurementsTopic } from '../schemas/measurements.js';
 import { evaluateFactory, evaluateInputTopic, evaluateOutputTopics } from '../processors/evaluate/index.js';
 import { defaultRules, ingestFactory, ingestInputTopic, parseIngestConfig } from '../processors/ingest/index.js';
 import { aiopsError } from '../runtime/errors.js';
@@ -89,7 +90,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     name: process.env.AIOPS_EVALUATE_NAME ?? 'evaluate',
     kafka: processKafka(brokers, 'aiops-evaluate'),
     inputTopic: process.env.AIOPS_EVALUATE_TOPIC ?? evaluateInputTopic,
-    outputTopics: [...evaluateOutputTopics, ...(anomaly.enabled ? [anomaly.topic] : []), sloTopic],
+    outputTopics: [...evaluateOutputTopics, ...(anomaly.enabled ? [anomaly.topic] : []), sloTopic, ...(anomaly.measurementsTopic ? [anomaly.measurementsTopic] : []), measurementsTopic],
     factory: evaluateFactory({
       consumers: () => [...(anomaly.enabled ? [new AnomalyStage(anomaly, bands)] : []), ...(slos.length > 0 ? [new SloStage(slos, { board: sloBoard })] : [])],
     }),

@@ -6,3 +6,5 @@ export { anomaliesTopic, anomalyEventId, anomalySerde, anomalyToJson } from './a
 export type { AnomalyContext, AnomalyEvent, AnomalyEventJson, AnomalySeverity, AnomalyState } from './anomalies.js';
 export { sloEventId, sloEventSerde, sloTopic } from './slo.js';
 export type { SloAlertState, SloEvent, SloTier } from './slo.js';
+export { measurementSerde, measurementsTopic } from './measurements.js';
+export type { Measurement } from './measurements.js';

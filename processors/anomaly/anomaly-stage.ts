@@ -3,7 +3,9 @@ import type { ProcessorContext, StateStore } from '../../runtime/types.js';
 import { anomalyEventId, anomalySerde } from '../../schemas/anomalies.js';
 import type { AnomalyEvent, AnomalySeverity, AnomalyState } from '../../schemas/anomalies.js';
 import type { SignalValue } from '../../schemas/signal-values.js';
+import { signalMatcher } from './bands.js';
 import type { BandBoard } from './bands.js';
+import { measurementSerde } from '../../schemas/measurements.js';
 import type { AnomalyStageConfig, SignalMetric } from './config.js';
 import { DetectorBank, DetectorResult } from './detector-bank.js';
 import { EventTracker, EventTransition } from './event-tracker.js';
@@ -154,6 +156,7 @@ export class AnomalyStage implements SignalConsumer {
   private readonly banded = new Set<string>();
   private latestMs = -Infinity;
   private scannedMs = -Infinity;
+  private readonly watched: (signal: string) => boolean;
 
   constructor(
     private readonly config: AnomalyStageConfig,
@@ -163,6 +166,7 @@ export class AnomalyStage implements SignalConsumer {
     this.slots = new SeriesSlots(this.bank);
     this.tracker = new EventTracker({ ...config.events, initialSeries: 64 });
     this.store = new DetectorStateStore(this.bank, this.slots, this.tracker);
+    this.watched = config.measurementsTopic === '' ? () => false : signalMatcher(config.bands);
   }
 
   init(context: ProcessorContext): void {
@@ -203,6 +207,15 @@ export class AnomalyStage implements SignalConsumer {
       context.counters.add('anomaly_points');
       if (this.bands?.watches(value.signal)) {
         if (this.bands.set(id, { signal: value.signal, metric: `${value.rule}.${metric}`, service: serviceOf(value.dimensions), endpoint: endpointOf(value.dimensions) }, r.expected, r.lower, r.upper, x, r.rawScore)) this.banded.add(id);
+      }
+      if (this.watched(value.signal)) {
+        const measurement = {
+          measurement: 'anomaly',
+          timestamp: ts,
+          tags: { signal: value.signal, metric: `${value.rule}.${metric}`, service: serviceOf(value.dimensions), endpoint: endpointOf(value.dimensions) },
+          fields: { actual: x, expected: r.expected, lower: r.lower, upper: r.upper, score: r.rawScore },
+        };
+        context.emit({ topic: this.config.measurementsTopic, key: id, value: measurementSerde.serialize(measurement) });
       }
       if (this.tracker.observe(slot, ts, r.rawScore, this.transition)) this.emit(context, value.signal, value.rule, metric, value.dimensions, x, r, this.transition, slot);
     }

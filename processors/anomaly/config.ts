@@ -161,6 +161,11 @@ const stageSchema = z
     bands: z.array(z.string().min(1)).default(['*']),
     /** Most band series exported at once (the gauges' cardinality bound); more are counted and not exported. */
     maxBandSeries: z.number().int().min(0).default(1_000),
+    /**
+     * Where every point of the watched signals (`bands`) goes as a measurement (actual, expected,
+     * lower, upper, score), for time-series sinks; empty: nowhere.
+     */
+    measurementsTopic: z.string().default('aiops.measurements.v1'),
   })
   .strict();
 
@@ -175,6 +180,7 @@ export interface AnomalyStageConfig {
   readonly staleSeriesMs: number;
   readonly bands: readonly string[];
   readonly maxBandSeries: number;
+  readonly measurementsTopic: string;
 }
 
 /** Validates the anomaly stage's configuration (the `anomaly:` section), every problem at once. */

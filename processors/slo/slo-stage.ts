@@ -4,6 +4,7 @@ import type { ProcessorContext, StateStore } from '../../runtime/types.js';
 import { sloEventId, sloEventSerde, sloTopic } from '../../schemas/slo.js';
 import type { SloEvent } from '../../schemas/slo.js';
 import type { SignalValue } from '../../schemas/signal-values.js';
+import { measurementSerde, measurementsTopic } from '../../schemas/measurements.js';
 import { nominalPeriodMs } from './calendar.js';
 import { SloEngine, SloSnapshot } from './engine.js';
 import type { AlertTier, AlertTransition } from './engine.js';
@@ -151,14 +152,21 @@ export class SloStage implements SignalConsumer {
   private readonly transitions: AlertTransition[] = [];
   private readonly topic: string;
   private readonly board: SloBoard | undefined;
+  private readonly measurements: string;
+  private readonly scratch = new SloSnapshot();
 
+  /**
+   * `topic`: where SloEvents go; `measurementsTopic`: where each evaluated bucket's windows and
+   * budget go as a measurement (default aiops.measurements.v1, '' for none); `board`: gauges.
+   */
   constructor(
     specs: readonly SloSpec[],
-    options: { topic?: string; board?: SloBoard } = {},
+    options: { topic?: string; board?: SloBoard; measurementsTopic?: string } = {},
   ) {
     for (const s of specs) this.specs.set(s.name, s);
     this.topic = options.topic ?? sloTopic;
     this.board = options.board;
+    this.measurements = options.measurementsTopic ?? measurementsTopic;
   }
 
   init(context: ProcessorContext): void {
@@ -248,6 +256,16 @@ export class SloStage implements SignalConsumer {
     engine.evaluate(this.transitions);
     for (const t of this.transitions) this.emit(spec, t, context);
     this.publish(spec, engine);
+    if (this.measurements !== '') {
+      const snap = engine.snapshot(this.scratch);
+      const fields: Record<string, number> = { budget_remaining: snap.period.budgetRemaining, period_events: snap.period.total, objective: spec.objective };
+      for (const w of snap.windows) {
+        fields[`burn_rate_${windowLabel(w.windowMs)}`] = w.burnRate;
+        fields[`error_ratio_${windowLabel(w.windowMs)}`] = w.errorRatio;
+      }
+      const value = measurementSerde.serialize({ measurement: 'slo', timestamp: snap.nowMs, tags: { slo: spec.name, service: spec.service }, fields });
+      context.emit({ topic: this.measurements, key: spec.name, value });
+    }
   }
 
   private publish(spec: SloSpec, engine: SloEngine): void {

@@ -10,7 +10,7 @@ import { createTelemetry } from '../../../runtime/telemetry.js';
 import { TopologyTestDriver } from '../../../runtime/testing/topology-test-driver.js';
 import { anomalySerde } from '../../../schemas/anomalies.js';
 import type { AnomalyEvent } from '../../../schemas/anomalies.js';
-import { signalSerde } from '../../../schemas/index.js';
+import { measurementSerde, signalSerde } from '../../../schemas/index.js';
 
 const B = 10_000;
 const BOUNDS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -63,6 +63,12 @@ describe('AnomalyStage in evaluate', () => {
     expect(new Set(d.outputs('aiops.anomalies.v1').map((r) => String(r.key)))).toEqual(new Set([SIGNAL]));
     // The steady rate and the cycling error ratio raise nothing.
     expect(all.filter((e) => e.metric !== 'http.p95')).toEqual([]);
+    // Every point of the watched signal is also a measurement, the open one with its band.
+    const points = d.outputs('aiops.measurements.v1').map((r) => measurementSerde.deserialize(r.value as Buffer));
+    expect(points).toHaveLength(timeline.length * 3);
+    const atOpen = points.find((m) => m.tags.metric === 'http.p95' && m.timestamp === open.timestamp);
+    expect(atOpen?.tags).toEqual({ signal: SIGNAL, metric: 'http.p95', service: 'shop', endpoint: '/cart' });
+    expect(atOpen?.fields).toEqual({ actual: open.actual_value, expected: open.expected_value, lower: open.lower, upper: open.upper, score: open.score });
   });
 
   it('resumes models and open events from the changelog: a restart mid-incident gives the same events', async () => {

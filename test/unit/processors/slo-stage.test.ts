@@ -3,7 +3,7 @@ import { EvaluateProcessor } from '../../../processors/evaluate/evaluate-process
 import { SloBoard, SloStage, periodLabel } from '../../../processors/slo/slo-stage.js';
 import { parseSloFiles } from '../../../processors/slo/spec.js';
 import { TopologyTestDriver } from '../../../runtime/testing/topology-test-driver.js';
-import { signalSerde } from '../../../schemas/index.js';
+import { measurementSerde, signalSerde } from '../../../schemas/index.js';
 import { sloEventId, sloEventSerde } from '../../../schemas/slo.js';
 import type { SloEvent } from '../../../schemas/slo.js';
 
@@ -68,6 +68,14 @@ describe('SloStage in evaluate', () => {
     expect(firing.labels).toMatchObject({ owner: 'payments-team', team: 'payments' });
     expect(firing.budget_remaining).toBeCloseTo(1 - 200 / (18_200 * 0.001), 9);
     expect(periodLabel(availability as NonNullable<typeof availability>)).toBe('30d rolling');
+    // Each evaluated bucket is also a measurement of the SLO's windows and budget.
+    const points = d.outputs('aiops.measurements.v1').map((r) => measurementSerde.deserialize(r.value as Buffer));
+    expect(points).toHaveLength(CLEAN + 240);
+    const atFiring = points.find((m) => m.timestamp === firing.timestamp);
+    expect(atFiring?.tags).toEqual({ slo: SLO, service: 'checkout' });
+    expect(atFiring?.fields.burn_rate_6h).toBeCloseTo(firing.long_burn_rate, 9);
+    expect(atFiring?.fields.burn_rate_30m).toBeCloseTo(firing.short_burn_rate, 9);
+    expect(atFiring?.fields.budget_remaining).toBeCloseTo(firing.budget_remaining, 9);
   });
 
   it('resumes from the changelog mid-incident with the same events', async () => {

@@ -1,0 +1,12 @@
+import { AvroSerde } from '../runtime/serde.js';
+
+/** One record of aiops.measurements.v1 (see measurements.v1.avsc). */
+export interface Measurement {
+  measurement: string;
+  timestamp: number;
+  tags: Record<string, string>;
+  fields: Record<string, number>;
+}
+
+export const measurementsTopic = 'aiops.measurements.v1';
+export const measurementSerde = AvroSerde.fromFile<Measurement>(new URL('./measurements.v1.avsc', import.meta.url));
