@@ -7,11 +7,14 @@ import { anomaliesTopic, anomalySerde } from '../schemas/anomalies.js';
 import type { AnomalyEvent } from '../schemas/anomalies.js';
 import { sloEventSerde, sloTopic } from '../schemas/slo.js';
 import type { SloEvent } from '../schemas/slo.js';
+import { measurementSerde } from '../schemas/measurements.js';
+import type { Measurement } from '../schemas/measurements.js';
 
 /** One decoded event with where it came from. */
 export type SinkEvent =
   | { readonly kind: 'anomaly'; readonly event: AnomalyEvent; readonly topic: string; readonly partition: number; readonly offset: string }
-  | { readonly kind: 'slo'; readonly event: SloEvent; readonly topic: string; readonly partition: number; readonly offset: string };
+  | { readonly kind: 'slo'; readonly event: SloEvent; readonly topic: string; readonly partition: number; readonly offset: string }
+  | { readonly kind: 'measurement'; readonly event: Measurement; readonly topic: string; readonly partition: number; readonly offset: string };
 
 /** A delivery target: the Alertmanager, Grafana or InfluxDB side of a sink. */
 export interface Sink {
@@ -47,6 +50,7 @@ export interface SinkRunnerOptions {
 /** Decodes a record of one of the event topics; throws with the reason when it cannot. */
 export function decodeSinkEvent(topic: string, partition: number, message: KafkaMessage): SinkEvent {
   if (message.value === null) throw new Error('empty value');
+  if (topic.includes('measurements')) return { kind: 'measurement', event: measurementSerde.deserialize(message.value), topic, partition, offset: message.offset };
   if (topic.includes('anomalies')) return { kind: 'anomaly', event: anomalySerde.deserialize(message.value), topic, partition, offset: message.offset };
   if (topic.includes('slo')) return { kind: 'slo', event: sloEventSerde.deserialize(message.value), topic, partition, offset: message.offset };
   throw new Error(`no event schema for topic ${topic}`);

@@ -72,7 +72,7 @@ export class AlertmanagerSink implements Sink {
 
   /** Folds what is already on the topics into the active set and sends it, then starts resending. */
   async rebuild(events: readonly SinkEvent[]): Promise<void> {
-    for (const e of events) this.fold(e);
+    for (const e of events) if (e.kind !== 'measurement') this.fold(e);
     this.options.log.info({ active: this.active.size }, 'active alerts rebuilt from the topics');
     await this.resend().catch((error: unknown) => this.options.log.warn({ error: (error as Error).message }, 'Alertmanager not reachable; active alerts will be resent'));
     this.startTimer();
@@ -82,6 +82,7 @@ export class AlertmanagerSink implements Sink {
     this.startTimer();
     const changed = new Map<string, PostableAlert>();
     for (const e of events) {
+      if (e.kind === 'measurement') continue;
       const alert = this.fold(e);
       changed.set(e.event.id, alert);
     }
@@ -112,7 +113,7 @@ export class AlertmanagerSink implements Sink {
   }
 
   /** Applies one event to the active set; returns the alert as it must be sent now. */
-  private fold(e: SinkEvent): PostableAlert {
+  private fold(e: Exclude<SinkEvent, { kind: 'measurement' }>): PostableAlert {
     const id = e.event.id;
     const resolved = e.event.state === 'RESOLVED';
     const previous = this.active.get(id);
