@@ -13,6 +13,7 @@ export const defaultPorts = Object.freeze({
   jaeger: { query: 16686, queryGrpc: 16685, otlpGrpc: 14317, otlpHttp: 14318, health: 13134, telemetry: 14269 },
   prometheus: { http: 9090 },
   alertmanager: { http: 9093 },
+  influxdb: { http: 8086 },
   platform: { ingest: 9464, evaluate: 9465, sinks: 9466 },
 });
 
@@ -27,6 +28,8 @@ export const versions = Object.freeze({
   jaeger: 'v1.76.0',
   prometheusDeb: 'prometheus',
   alertmanagerDeb: 'prometheus-alertmanager',
+  influxdbModule: 'github.com/influxdata/influxdb',
+  influxdb: 'v1.8.10',
 });
 
 /** Where and how the local stack runs. Built once by `loadStackConfig`, then frozen. */

@@ -5,6 +5,7 @@ import { sleep } from '../runtime/retry.js';
 import { loadStackConfig } from './config.js';
 import type { StackConfig } from './config.js';
 import { alertmanager } from './components/alertmanager.js';
+import { influxdb } from './components/influxdb.js';
 import { jaeger } from './components/jaeger.js';
 import { kafka } from './components/kafka.js';
 import { otelcol } from './components/otelcol.js';
@@ -14,7 +15,7 @@ import { portOpen } from './probes.js';
 import type { ComponentName, Health, StackComponent } from './types.js';
 
 /** Every component, in start order: Kafka first (the collector exports to it), the collector last. */
-export const components: readonly StackComponent[] = [kafka, jaeger, prometheus, alertmanager, otelcol];
+export const components: readonly StackComponent[] = [kafka, jaeger, prometheus, alertmanager, influxdb, otelcol];
 
 export function componentNamed(name: string): StackComponent {
   const found = components.find((c) => c.name === name);

@@ -1,7 +1,7 @@
 import type { StackConfig } from './config.js';
 
 /** The components of the local stack, in start order. */
-export type ComponentName = 'kafka' | 'jaeger' | 'prometheus' | 'alertmanager' | 'otelcol';
+export type ComponentName = 'kafka' | 'jaeger' | 'prometheus' | 'alertmanager' | 'influxdb' | 'otelcol';
 
 /** How to launch one component as a local process. */
 export interface LaunchSpec {

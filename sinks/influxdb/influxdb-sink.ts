@@ -1,4 +1,4 @@
-import { InfluxDB, Point } from '@influxdata/influxdb-client';
+import { InfluxDB, Point, setLogger } from '@influxdata/influxdb-client';
 import type { WriteApi } from '@influxdata/influxdb-client';
 import { aiopsError } from '../../runtime/errors.js';
 import type { Logger } from '../../runtime/logger.js';
@@ -54,6 +54,8 @@ export class InfluxSink implements Sink {
 
   constructor(private readonly options: InfluxSinkOptions) {
     const token = options.credentials?.rawToken();
+    // The client logs failed writes to the console itself; the sink runner reports them once per retry.
+    setLogger({ error: (message, error) => options.log.debug({ error: (error as Error | undefined)?.message }, message), warn: (message) => options.log.debug(message) });
     this.client = new InfluxDB({ url: options.url, ...(token === undefined ? {} : { token }), timeout: 10_000 });
   }
 

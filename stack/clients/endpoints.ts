@@ -11,6 +11,11 @@ export interface StackEndpoints {
   readonly alertmanager: string;
   /** Trace store query API base URL (Jaeger). */
   readonly traceQuery: string;
+  /**
+   * InfluxDB base URL (InfluxDB 1.8 locally): v2 write API at /api/v2/write with bucket
+   * `aiops/autogen`, Flux at /api/v2/query, InfluxQL at /query.
+   */
+  readonly influxdb: string;
   /** True when the endpoints came from the environment rather than the local stack. */
   readonly external: boolean;
 }
@@ -24,12 +29,13 @@ export function localEndpoints(config: StackConfig): StackEndpoints {
     prometheus: `http://${host}:${ports.prometheus.http}`,
     alertmanager: `http://${host}:${ports.alertmanager.http}`,
     traceQuery: `http://${host}:${ports.jaeger.query}`,
+    influxdb: `http://${host}:${ports.influxdb.http}`,
     external: false,
   };
 }
 
 /** Environment variables that point tests and tools at an already running set of services. */
-export const externalEndpointVariables = ['KAFKA_BROKERS', 'OTLP_HTTP_ENDPOINT', 'OTLP_GRPC_ENDPOINT', 'PROMETHEUS_URL', 'ALERTMANAGER_URL', 'TRACE_QUERY_URL'] as const;
+export const externalEndpointVariables = ['KAFKA_BROKERS', 'OTLP_HTTP_ENDPOINT', 'OTLP_GRPC_ENDPOINT', 'PROMETHEUS_URL', 'ALERTMANAGER_URL', 'TRACE_QUERY_URL', 'INFLUXDB_URL'] as const;
 
 /**
  * Endpoints from KAFKA_BROKERS and friends when KAFKA_BROKERS is set; undefined otherwise.
@@ -46,6 +52,7 @@ export function externalEndpoints(env: NodeJS.ProcessEnv = process.env): StackEn
     prometheus: env.PROMETHEUS_URL as string,
     alertmanager: env.ALERTMANAGER_URL as string,
     traceQuery: env.TRACE_QUERY_URL as string,
+    influxdb: env.INFLUXDB_URL as string,
     external: true,
   };
 }
