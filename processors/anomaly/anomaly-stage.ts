@@ -213,7 +213,7 @@ export class AnomalyStage implements SignalConsumer {
           measurement: 'anomaly',
           timestamp: ts,
           tags: { signal: value.signal, metric: `${value.rule}.${metric}`, service: serviceOf(value.dimensions), endpoint: endpointOf(value.dimensions) },
-          fields: { actual: x, expected: r.expected, lower: r.lower, upper: r.upper, score: r.rawScore },
+          fields: { actual: x, expected: r.expected, lower: r.lower, upper: r.upper, score: r.rawScore, detection: r.score },
         };
         context.emit({ topic: this.config.measurementsTopic, key: id, value: measurementSerde.serialize(measurement) });
       }

@@ -68,7 +68,7 @@ describe('AnomalyStage in evaluate', () => {
     expect(points).toHaveLength(timeline.length * 3);
     const atOpen = points.find((m) => m.tags.metric === 'http.p95' && m.timestamp === open.timestamp);
     expect(atOpen?.tags).toEqual({ signal: SIGNAL, metric: 'http.p95', service: 'shop', endpoint: '/cart' });
-    expect(atOpen?.fields).toEqual({ actual: open.actual_value, expected: open.expected_value, lower: open.lower, upper: open.upper, score: open.score });
+    expect(atOpen?.fields).toEqual({ actual: open.actual_value, expected: open.expected_value, lower: open.lower, upper: open.upper, score: open.score, detection: open.score });
   });
 
   it('resumes models and open events from the changelog: a restart mid-incident gives the same events', async () => {
