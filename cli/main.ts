@@ -2,6 +2,7 @@ import { AiopsError } from '../runtime/errors.js';
 import { runBacktest } from './backtest-command.js';
 import { runDemo } from './demo-command.js';
 import { runEvaluate, runIngest } from './process-command.js';
+import { runSinks } from './sinks-command.js';
 import { runSlo } from './slo-command.js';
 import { runStack } from './stack-command.js';
 
@@ -18,6 +19,8 @@ commands:
                               anomaly events on aiops.anomalies.v1)
   backtest [--nab dir | --csv file... | --topic name] [--sweep] [--out dir] [--report f.html]
                               replay series through the anomaly detector and score them (--help)
+  sinks                       deliver anomaly and SLO events to Alertmanager, Grafana, InfluxDB
+                              (AIOPS_SINKS, default alertmanager)
   slo check <files>           validate SLO files (OpenSLO v1, Sloth prometheus/v1)
   slo rules <files> [--out f] Prometheus recording and alerting rules for those SLOs
   demo                        the main job: stack up, telemetry through the collector,
@@ -39,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       return runBacktest(rest);
     case 'slo':
       return runSlo(rest);
+    case 'sinks':
+      return runSinks(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,0 +1,85 @@
+import { buildHealthServer } from '../runtime/http/health-server.js';
+import { createLogger } from '../runtime/logger.js';
+import { aiopsError } from '../runtime/errors.js';
+import { processKafka } from '../runtime/runner.js';
+import { AlertmanagerSink } from '../sinks/alertmanager/alertmanager-sink.js';
+import { Credentials } from '../sinks/credentials.js';
+import { SinkRunner } from '../sinks/runtime.js';
+import type { Sink } from '../sinks/runtime.js';
+
+/** The sinks `aiops sinks` runs, from the environment (see docs/configuration.md). */
+export async function configuredSinks(env: NodeJS.ProcessEnv = process.env): Promise<Sink[]> {
+  const log = createLogger('aiops.sinks');
+  const sinks: Sink[] = [];
+  const wanted = (env.AIOPS_SINKS ?? 'alertmanager').split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = wanted.filter((s) => !['alertmanager', 'grafana', 'influxdb'].includes(s));
+  if (unknown.length > 0) throw aiopsError('CONFIG_INVALID', [`  - AIOPS_SINKS: unknown sink ${unknown.join(', ')} (alertmanager, grafana, influxdb)`]);
+  if (wanted.includes('alertmanager')) {
+    const resend = Number(env.AIOPS_ALERTMANAGER_RESEND_MS ?? 60_000);
+    if (!(Number.isInteger(resend) && resend >= 1_000)) throw aiopsError('CONFIG_INVALID', ['  - AIOPS_ALERTMANAGER_RESEND_MS: expected whole ms, at least 1000']);
+    const credentials = Credentials.fromEnv('AIOPS_ALERTMANAGER', 'Bearer', env);
+    sinks.push(
+      new AlertmanagerSink({
+        url: env.AIOPS_ALERTMANAGER_URL ?? 'http://127.0.0.1:9093',
+        resendIntervalMs: resend,
+        ...(credentials ? { credentials } : {}),
+        ...(env.AIOPS_RUNBOOK_URL ? { runbookUrl: env.AIOPS_RUNBOOK_URL } : {}),
+        ...(env.AIOPS_DASHBOARD_URL ? { dashboardUrl: env.AIOPS_DASHBOARD_URL } : {}),
+        log,
+      }),
+    );
+  }
+  if (wanted.includes('grafana')) {
+    const { grafanaSinkFromEnv } = await import('../sinks/grafana/grafana-sink.js');
+    sinks.push(grafanaSinkFromEnv(env, log));
+  }
+  if (wanted.includes('influxdb')) {
+    const { influxSinkFromEnv } = await import('../sinks/influxdb/influxdb-sink.js');
+    sinks.push(influxSinkFromEnv(env, log));
+  }
+  return sinks;
+}
+
+function renderStats(runners: readonly SinkRunner[], names: readonly string[]): string {
+  const lines: string[] = [];
+  const metric = (name: string, help: string, pick: (r: SinkRunner) => number): void => {
+    lines.push(`# HELP aiops_sink_${name} ${help}`, `# TYPE aiops_sink_${name} counter`);
+    runners.forEach((r, i) => lines.push(`aiops_sink_${name}{sink="${names[i] ?? ''}"} ${pick(r)}`));
+  };
+  metric('delivered_total', 'Events the target accepted', (r) => r.stats.delivered);
+  metric('retries_total', 'Delivery attempts the target refused or did not answer', (r) => r.stats.retries);
+  metric('dead_letters_total', 'Records that were not events, sent to aiops.dlq.v1', (r) => r.stats.deadLetters);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `aiops sinks`: runs the configured sinks (AIOPS_SINKS, default alertmanager), each its own
+ * consumer group on aiops.anomalies.v1 and aiops.slo.v1, with /health, /ready and /metrics.
+ */
+export async function runSinks(_argv: string[]): Promise<number> {
+  const log = createLogger('aiops.sinks');
+  const brokers = (process.env.AIOPS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
+  const port = Number(process.env.AIOPS_SINKS_PORT ?? 9466);
+  const sinks = await configuredSinks();
+  const { influxTopics } = await import('../sinks/influxdb/influxdb-sink.js');
+  const runners = sinks.map(
+    (sink) => new SinkRunner({ kafka: processKafka(brokers, `aiops-sink-${sink.name}`), sink, log: log.child({ sink: sink.name }), ...(sink.name === 'influxdb' ? { topics: influxTopics } : {}) }),
+  );
+  const server = buildHealthServer({
+    live: () => true,
+    ready: () => runners.every((r) => r.ready),
+    metrics: async () => renderStats(runners, sinks.map((s) => s.name)),
+    detail: () => ({ sinks: sinks.map((s, i) => ({ name: s.name, ready: runners[i]?.ready ?? false, ...runners[i]?.stats })) }),
+  });
+  if (port > 0) await server.listen({ port, host: process.env.AIOPS_SINKS_HOST ?? '127.0.0.1' });
+  for (const r of runners) await r.start();
+  log.info({ sinks: sinks.map((s) => s.name), port }, 'sinks started');
+  const stop = async (): Promise<void> => {
+    for (const r of runners) await r.stop();
+    await server.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+  return new Promise<number>(() => undefined);
+}
