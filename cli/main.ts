@@ -1,6 +1,9 @@
 import { AiopsError } from '../runtime/errors.js';
 import { runBacktest } from './backtest-command.js';
 import { runDemo } from './demo-command.js';
+import { runDemoApp } from '../producers/demo-app/index.js';
+import { runLoadgen } from '../producers/loadgen/index.js';
+import { runReplay } from '../producers/replay/index.js';
 import { runEvaluate, runIngest } from './process-command.js';
 import { runSinks } from './sinks-command.js';
 import { runSlo } from './slo-command.js';
@@ -23,8 +26,12 @@ commands:
                               (AIOPS_SINKS, default alertmanager)
   slo check <files>           validate SLO files (OpenSLO v1, Sloth prometheus/v1)
   slo rules <files> [--out f] Prometheus recording and alerting rules for those SLOs
-  demo                        the main job: stack up, telemetry through the collector,
-                              and what arrived in Kafka, Prometheus and the trace store
+  demo [--duration s]         the main job: stack, platform, demo shop with load, a latency
+                              spike and an error burst, anomaly and SLO alerts, live (3.5 min)
+  demo-app [--port n]         the demo shop alone (Express + OpenTelemetry SDK, fault injection)
+  loadgen --url u [--rate r]  bounded load with a traffic mix
+  replay --nab dir | --csv f... | --from-topic t [--topic t] [--speedup x|max]
+                              write NAB/CSV series (as OTLP) or a recorded topic into Kafka
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -34,6 +41,12 @@ async function main(argv: string[]): Promise<number> {
       return runStack(rest);
     case 'demo':
       return runDemo(rest);
+    case 'demo-app':
+      return runDemoApp(rest);
+    case 'loadgen':
+      return runLoadgen(rest);
+    case 'replay':
+      return runReplay(rest);
     case 'ingest':
       return runIngest(rest);
     case 'evaluate':

@@ -62,6 +62,8 @@ export async function runIngest(argv: string[]): Promise<number> {
     kafka: processKafka(brokers, 'aiops-ingest'),
     ...(env.AIOPS_INGEST_MAX_BATCH_BYTES ? { maxBytesPerPartition: Number(env.AIOPS_INGEST_MAX_BATCH_BYTES) } : {}),
     inputTopic: env.AIOPS_INGEST_TOPIC ?? ingestInputTopic,
+    // Where a new consumer group starts: the whole retained topic (default) or only new records.
+    fromBeginning: (env.AIOPS_INGEST_START ?? 'earliest') !== 'latest',
     outputTopics: [config.signalsTopic],
     factory: ingestFactory(config),
     badRecordPolicy: policy,

@@ -221,6 +221,13 @@ export class ProcessorRunner {
     const admin = this.options.kafka.admin();
     await admin.connect();
     try {
+      // The input may not exist yet (its producer starts at the same time): create it with the
+      // broker's default partition count rather than fail.
+      if (!(await admin.listTopics()).includes(this.options.inputTopic)) {
+        await admin.createTopics({ waitForLeaders: true, topics: [{ topic: this.options.inputTopic }] }).catch((error: unknown) => {
+          if (!String((error as Error).message).includes('already exists')) throw error;
+        });
+      }
       const meta = await admin.fetchTopicMetadata({ topics: [this.options.inputTopic] });
       const partitions = meta.topics[0]?.partitions.length ?? 1;
       const dlq = this.policy === 'dead-letter' ? [deadLetterTopic] : [];

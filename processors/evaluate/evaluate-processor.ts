@@ -72,9 +72,12 @@ export class EvaluateProcessor implements Processor {
       }
       const key = String(signal.sourcePartition);
       const source = this.sources.get(key);
-      if (!source || source.watermarkMs < signal.watermarkMs || source.idle !== signal.idle) {
-        this.sources.put(key, { watermarkMs: Math.max(source?.watermarkMs ?? -Infinity, signal.watermarkMs), idle: signal.idle });
-      }
+      // Only WATERMARK records move a source's watermark. A partial carries the watermark after
+      // its bucket closed, but the other partials of that close may still be on their way (a
+      // large transaction is written in several produce requests, and a fetch can end between
+      // them); ingest sends the WATERMARK after all of them, in the same transaction.
+      const watermarkMs = signal.kind === 'WATERMARK' ? Math.max(source?.watermarkMs ?? -Infinity, signal.watermarkMs) : (source?.watermarkMs ?? -Infinity);
+      if (!source || source.watermarkMs !== watermarkMs || source.idle !== signal.idle) this.sources.put(key, { watermarkMs, idle: signal.idle });
       if (signal.kind === 'PARTIAL') this.merge(signal);
     }
     this.closeReady();

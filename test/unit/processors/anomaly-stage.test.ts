@@ -12,6 +12,15 @@ import { anomalySerde } from '../../../schemas/anomalies.js';
 import type { AnomalyEvent } from '../../../schemas/anomalies.js';
 import { measurementSerde, signalSerde } from '../../../schemas/index.js';
 
+/** A partial and the WATERMARK that follows it in ingest's transaction (only WATERMARKs close buckets). */
+function closing(partialRecord: Buffer): Buffer[] {
+  const p = signalSerde.deserialize(partialRecord);
+  return [
+    partialRecord,
+    signalSerde.serialize({ ...p, kind: 'WATERMARK', signal: '', rule: '', dimensions: {}, count: 0, errors: 0, statusClasses: [], sum: 0, bounds: [], bucketCounts: [], series: 0, bucketStartMs: p.watermarkMs }),
+  ];
+}
+
 const B = 10_000;
 const BOUNDS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const SIGNAL = 'http{service.name="shop",http.route="/cart"}';
@@ -44,7 +53,7 @@ function events(d: TopologyTestDriver): AnomalyEvent[] {
 describe('AnomalyStage in evaluate', () => {
   it('opens one p95 event on a latency spike and resolves it after recovery, keyed by signal, with one id', async () => {
     const d = driver();
-    for (const record of timeline) await d.pipe(0, [record]);
+    for (const record of timeline) await d.pipe(0, closing(record));
     const all = events(d);
     const p95 = all.filter((e) => e.metric === 'http.p95');
     expect(p95.map((e) => e.state)).toEqual(['OPEN', ...p95.slice(1, -1).map(() => 'UPDATE'), 'RESOLVED']);
@@ -73,10 +82,10 @@ describe('AnomalyStage in evaluate', () => {
 
   it('resumes models and open events from the changelog: a restart mid-incident gives the same events', async () => {
     const reference = driver();
-    for (const record of timeline) await reference.pipe(0, [record]);
+    for (const record of timeline) await reference.pipe(0, closing(record));
     const restarted = driver();
     for (const [k, record] of timeline.entries()) {
-      await restarted.pipe(0, [record]);
+      await restarted.pipe(0, closing(record));
       if (k === 20 || k === 41 || k === 45) await restarted.restart(0);
     }
     expect(events(restarted)).toEqual(events(reference));
@@ -86,7 +95,7 @@ describe('AnomalyStage in evaluate', () => {
   it('exports the band of watched signals and leaves out the others', async () => {
     const bands = new BandBoard(['http{service.name="shop"*'], 10);
     const d = driver(bands);
-    for (const record of timeline.slice(0, 30)) await d.pipe(0, [record]);
+    for (const record of timeline.slice(0, 30)) await d.pipe(0, closing(record));
     const band = bands.get(`${SIGNAL}|p95`);
     expect(band?.attributes).toEqual({ signal: SIGNAL, metric: 'http.p95', service: 'shop', endpoint: '/cart' });
     expect(band?.lower).toBeLessThan(band?.expected as number);

@@ -7,6 +7,15 @@ import { measurementSerde, signalSerde } from '../../../schemas/index.js';
 import { sloEventId, sloEventSerde } from '../../../schemas/slo.js';
 import type { SloEvent } from '../../../schemas/slo.js';
 
+/** A partial and the WATERMARK that follows it in ingest's transaction (only WATERMARKs close buckets). */
+function closing(partialRecord: Buffer): Buffer[] {
+  const p = signalSerde.deserialize(partialRecord);
+  return [
+    partialRecord,
+    signalSerde.serialize({ ...p, kind: 'WATERMARK', signal: '', rule: '', dimensions: {}, count: 0, errors: 0, statusClasses: [], sum: 0, bounds: [], bucketCounts: [], series: 0, bucketStartMs: p.watermarkMs }),
+  ];
+}
+
 const B = 10_000;
 const T0 = Date.UTC(2026, 10, 1);
 const [availability] = parseSloFiles([new URL('../../fixtures/slo/checkout-availability.openslo.yaml', import.meta.url).pathname]);
@@ -46,7 +55,7 @@ const timeline = (end: number): Buffer[] => Array.from({ length: end }, (_, k) =
 describe('SloStage in evaluate', () => {
   it('fires the page tier when a rule holds over both its windows, and resolves when no page rule holds', async () => {
     const d = driver();
-    for (const r of timeline(CLEAN + 240)) await d.pipe(0, [r]);
+    for (const r of timeline(CLEAN + 240)) await d.pipe(0, closing(r));
     const page = events(d).filter((e) => e.tier === 'page');
     expect(page.map((e) => e.state)).toEqual(['FIRING', 'RESOLVED']);
     const [firing, resolved] = page as [SloEvent, SloEvent];
@@ -80,10 +89,10 @@ describe('SloStage in evaluate', () => {
 
   it('resumes from the changelog mid-incident with the same events', async () => {
     const reference = driver();
-    for (const r of timeline(CLEAN + 240)) await reference.pipe(0, [r]);
+    for (const r of timeline(CLEAN + 240)) await reference.pipe(0, closing(r));
     const restarted = driver();
     for (const [k, r] of timeline(CLEAN + 240).entries()) {
-      await restarted.pipe(0, [r]);
+      await restarted.pipe(0, closing(r));
       if (k === 100 || k === CLEAN + 4 || k === CLEAN + 20) await restarted.restart(0);
     }
     expect(events(restarted)).toEqual(events(reference));
@@ -93,7 +102,7 @@ describe('SloStage in evaluate', () => {
   it('moves time on with the watermark when the service goes quiet, so the alert resolves without traffic', async () => {
     const board = new SloBoard();
     const d = driver(board);
-    for (const r of timeline(CLEAN + ERRORS)) await d.pipe(0, [r]);
+    for (const r of timeline(CLEAN + ERRORS)) await d.pipe(0, closing(r));
     expect(events(d).map((e) => `${e.tier}:${e.state}`)).toContain('page:FIRING');
     expect(board.get(SLO)?.firing.page).toBe(true);
     // No more requests: only watermarks, every bucket for the next 40 minutes.

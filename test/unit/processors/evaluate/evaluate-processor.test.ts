@@ -50,13 +50,30 @@ describe('EvaluateProcessor', () => {
 
   it('does not wait for an idle source', async () => {
     const { driver, seen } = setup();
-    await driver.pipe(0, [watermark(1, 0, true), partial(0, 0, 5, 0, [5, 0, 0])]);
+    await driver.pipe(0, [watermark(1, 0, true), partial(0, 0, 5, 0, [5, 0, 0]), watermark(0, B)]);
     expect(seen.map((v) => v.count)).toEqual([5]);
+  });
+
+  it('waits for the WATERMARK, not a partial, before closing: the partials of one close may arrive in several fetches', async () => {
+    const { driver, seen } = setup();
+    const other = (count: number): Buffer => {
+      const p = signalSerde.deserialize(partial(0, 0, count, 0, [count, 0, 0]));
+      return signalSerde.serialize({ ...p, signal: 'http{service.name="b"}', dimensions: { 'service.name': 'b' } });
+    };
+    // One close of source 0 wrote two partials and then its watermark; a fetch ended after the first.
+    await driver.pipe(0, [partial(0, 0, 5, 0, [5, 0, 0])]);
+    expect(seen).toEqual([]);
+    await driver.pipe(0, [other(9), watermark(0, B)]);
+    expect(seen.map((v) => [v.signal, v.count])).toEqual([
+      ['http{service.name="a"}', 5],
+      ['http{service.name="b"}', 9],
+    ]);
+    expect(driver.counters.get('late_partials')).toBeUndefined();
   });
 
   it('counts a partial for an already closed bucket as late instead of merging it', async () => {
     const { driver, seen } = setup();
-    await driver.pipe(0, [partial(0, 0, 5, 0, [5, 0, 0])]);
+    await driver.pipe(0, [partial(0, 0, 5, 0, [5, 0, 0]), watermark(0, B)]);
     expect(seen).toHaveLength(1);
     await driver.pipe(0, [partial(0, 0, 7, 0, [7, 0, 0])]);
     expect(seen).toHaveLength(1);
@@ -65,7 +82,7 @@ describe('EvaluateProcessor', () => {
 
   it('keeps open buckets and source watermarks across a restart (restored from the changelog)', async () => {
     const { driver, seen } = setup();
-    await driver.pipe(0, [watermark(0, 0), watermark(1, 0), partial(0, 0, 60, 1, [50, 10, 0])]);
+    await driver.pipe(0, [watermark(0, 0), watermark(1, 0), partial(0, 0, 60, 1, [50, 10, 0]), watermark(0, B)]);
     await driver.restart(0);
     await driver.pipe(0, [partial(1, 0, 40, 3, [20, 15, 5]), watermark(1, B)]);
     expect(seen.map((v) => v.count)).toEqual([100]);
@@ -73,7 +90,7 @@ describe('EvaluateProcessor', () => {
 
   it('dead-letters a record that is not a signal record, and goes on', async () => {
     const { driver, seen } = setup();
-    await driver.pipe(0, [Buffer.from('garbage'), partial(0, 0, 5, 0, [5, 0, 0])]);
+    await driver.pipe(0, [Buffer.from('garbage'), partial(0, 0, 5, 0, [5, 0, 0]), watermark(0, B)]);
     expect(seen.map((v) => v.count)).toEqual([5]);
     const dlq = driver.outputs('aiops.dlq.v1');
     expect(dlq).toHaveLength(1);

@@ -1,0 +1,14 @@
+export { createDemoApp, demoTelemetryNames } from './app.js';
+export type { DemoAppOptions } from './app.js';
+export { clearFaults, getFaults, setFault } from './client.js';
+export { demoAppArgs, demoAppDefaults, demoAppUsage, parseDemoAppArgs } from './config.js';
+export type { DemoAppConfig } from './config.js';
+export { ANY_ROUTE, FaultRegistry, InjectedFaultError, faultDelayMs, faultFails, parseFaultSpec } from './faults.js';
+export type { ActiveFault, FaultSpec } from './faults.js';
+export { startDemoApp } from './launcher.js';
+export type { DemoAppHandle, StartDemoAppOptions } from './launcher.js';
+export { demoRoutePatterns, demoRoutes } from './routes.js';
+export { parseSchedule, startFaultSchedule } from './schedule.js';
+export type { FaultScheduleHandle, ScheduledFault } from './schedule.js';
+export { runDemoApp } from './server.js';
+export type { ListeningEvent } from './server.js';

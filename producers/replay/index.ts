@@ -1,0 +1,13 @@
+export { DAY_MS, dayOf, loadCsvFiles, loadNabData, nabNameOf, planNabReplay, replayTimes, shiftFor } from './nab-plan.js';
+export type { NabReplayFile, NabReplayInput, NabReplayPlan } from './nab-plan.js';
+export { defaultNabOtlpNames, encodeNabRecord, nabRequest, replayScope } from './nab-otlp.js';
+export type { NabOtlpNames } from './nab-otlp.js';
+export { Pacer, parseSpeedup } from './pacer.js';
+export type { Speedup } from './pacer.js';
+export { loadReplaySource, replayNab } from './replay-nab.js';
+export type { NabReplaySource, ReplayNabOptions, ReplayNabResult } from './replay-nab.js';
+export { replayTopic } from './replay-topic.js';
+export type { ReplayTopicOptions, ReplayTopicResult } from './replay-topic.js';
+export { scoreMeasurements, scoreReplay } from './score-replay.js';
+export type { ReplayFileScore, ReplayScore, ReplayTiming, ScoreReplayOptions } from './score-replay.js';
+export { replayUsage, runReplay } from './replay-command.js';
