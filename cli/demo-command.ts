@@ -76,6 +76,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   console.log(`    ready in ${(report.totalMs / 1000).toFixed(1)} s`);
 
   const children: ChildProcess[] = [];
+  const runTopics: string[] = [];
   const abort = new AbortController();
   let app: { url: string; stop(): Promise<void> } | undefined;
   let consumer: Consumer | undefined;
@@ -96,6 +97,14 @@ export async function runDemo(argv: string[]): Promise<number> {
             }),
         ),
       );
+      if (runTopics.length > 0) {
+        const admin = kafkaClient(endpoints.kafkaBrokers, 'aiops-demo').admin();
+        await admin
+          .connect()
+          .then(async () => admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => runTopics.includes(t)) }))
+          .catch(() => undefined)
+          .finally(() => void admin.disconnect());
+      }
     })());
   const onSignal = (): void => {
     console.log('\nstopping the demo (the stack keeps running; `npm run stack:down` stops it)');
@@ -108,9 +117,29 @@ export async function runDemo(argv: string[]): Promise<number> {
     console.log('2/5 the platform: ingest, evaluate (anomaly and SLO stages), sinks (Alertmanager, InfluxDB)');
     const slo = join(projectRoot, 'slo/demo');
     const common = { AIOPS_KAFKA_BROKERS: endpoints.kafkaBrokers.join(','), AIOPS_SLO_PATHS: slo, AIOPS_LOG_LEVEL: process.env.AIOPS_LOG_LEVEL ?? 'info' };
+    // Every run starts from fresh detector and SLO state (its own processor names and signals
+    // topic), so a second run alerts like the first: a spike like the last one would otherwise
+    // not be news to the detectors. Events go to the usual topics; the run's own topics are
+    // deleted at the end.
+    const run = `demo-${Date.now().toString(36)}`;
+    runTopics.push(`aiops.${run}.signals`, `aiops.${run}-ingest.state`, `aiops.${run}-evaluate.state`);
     mkdirSync(config.logDir, { recursive: true });
-    children.push(startPlatform('ingest', [], { ...common, AIOPS_INGEST_BUCKET_MS: '5000', AIOPS_INGEST_LATENESS_MS: '2000', AIOPS_INGEST_IDLE_MS: '3000', AIOPS_INGEST_START: 'latest' }, config.logDir));
-    children.push(startPlatform('evaluate', ['--config', join(projectRoot, 'compose/aiops/evaluate.demo.yaml')], { ...common, AIOPS_EVALUATE_IDLE_MS: '3000' }, config.logDir));
+    children.push(
+      startPlatform(
+        'ingest',
+        [],
+        { ...common, AIOPS_INGEST_NAME: `${run}-ingest`, AIOPS_INGEST_SIGNALS_TOPIC: `aiops.${run}.signals`, AIOPS_INGEST_BUCKET_MS: '5000', AIOPS_INGEST_LATENESS_MS: '2000', AIOPS_INGEST_IDLE_MS: '3000', AIOPS_INGEST_START: 'latest' },
+        config.logDir,
+      ),
+    );
+    children.push(
+      startPlatform(
+        'evaluate',
+        ['--config', join(projectRoot, 'compose/aiops/evaluate.demo.yaml')],
+        { ...common, AIOPS_EVALUATE_NAME: `${run}-evaluate`, AIOPS_EVALUATE_TOPIC: `aiops.${run}.signals`, AIOPS_EVALUATE_IDLE_MS: '3000' },
+        config.logDir,
+      ),
+    );
     children.push(
       startPlatform('sinks', [], { ...common, AIOPS_SINKS: 'alertmanager,influxdb', AIOPS_ALERTMANAGER_URL: endpoints.alertmanager, AIOPS_ALERTMANAGER_RESEND_MS: '20000', AIOPS_INFLUXDB_URL: endpoints.influxdb, AIOPS_INFLUXDB_BUCKET: 'aiops/autogen' }, config.logDir),
     );

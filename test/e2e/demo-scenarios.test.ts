@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sleep } from '../../runtime/retry.js';
+import { externalEndpoints } from '../../stack/clients/index.js';
+import { projectRoot } from '../../stack/index.js';
+import { stackEndpoints } from '../helpers/stack.js';
+
+interface AmAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+interface JaegerSpan {
+  operationName: string;
+  tags: { key: string; value: unknown }[];
+  logs: { fields: { key: string; value: unknown }[] }[];
+}
+
+/**
+ * The main job end to end, as `npm run demo` runs it: the platform's own processes, the demo shop
+ * under load, a latency spike and an error burst. While it runs, this test watches the real
+ * Alertmanager and the trace store on its own:
+ * - anomaly: the latency spike becomes an anomaly event and an AiopsAnomaly alert (p95 of /api/users);
+ * - error path: failed orders leave error traces with the exception in Jaeger, and page;
+ * - SLO breach: the error burst exhausts the availability budget: a critical AiopsSloErrorBudgetExhausted alert.
+ * (The happy path, request → trace → metrics in Prometheus and on Kafka, is test/e2e/demo-app.test.ts.)
+ */
+describe.skipIf(externalEndpoints() !== undefined)('the main job: faults in live traffic become anomaly and SLO alerts in Alertmanager', () => {
+  const endpoints = stackEndpoints();
+
+  it('runs the demo to its summary with an anomaly alert, an SLO page and a budget alert seen in Alertmanager', async () => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [join(projectRoot, 'bin/aiops.js'), 'demo', '--duration', '180', '--rate', '20'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AIOPS_LOG_LEVEL: 'warn' } });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
+
+    const seen = new Map<string, AmAlert>();
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        const response = await fetch(`${endpoints.alertmanager}/api/v2/alerts?active=true`).catch(() => undefined);
+        if (response?.ok) {
+          for (const a of (await response.json()) as AmAlert[]) {
+            // The demo's service; the demo's own output (below) shows that this run raised them.
+            if (a.labels.service === 'demo-shop') {
+              seen.set(`${a.labels.alertname}|${a.labels.slo ?? a.labels.metric ?? ''}|${a.labels.tier ?? a.labels.endpoint ?? ''}`, a);
+            }
+          }
+        }
+        await sleep(2_000);
+      }
+    })();
+    const code = await exited;
+    watching = false;
+    await watch;
+
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/5\/5 summary/);
+    // Events this run's evaluate wrote (the demo reads the topics from the end at its start).
+    expect(output).toMatch(/anomaly OPEN\s+http\.p95 of \/api\/users/);
+    expect(output).toMatch(/SLO demo-shop-availability page FIRING/);
+    expect(output).toMatch(/SLO demo-shop-availability budget FIRING/);
+
+    const anomaly = seen.get('AiopsAnomaly|http.p95|/api/users');
+    expect(anomaly?.labels, JSON.stringify([...seen.keys()])).toMatchObject({ service: 'demo-shop', severity: expect.any(String) });
+    expect(anomaly?.annotations.description).toMatch(/expected/);
+    const page = seen.get('AiopsSloBurnRate|demo-shop-availability|page');
+    expect(page?.labels, JSON.stringify([...seen.keys()])).toMatchObject({ severity: 'critical', team: 'shop' });
+    const budget = seen.get('AiopsSloErrorBudgetExhausted|demo-shop-availability|budget');
+    expect(budget?.labels.severity).toBe('critical');
+    expect(budget?.annotations.description).toMatch(/exhausted/);
+
+    // The error path in the trace store: a failed order with its exception.
+    const response = await fetch(`${endpoints.traceQuery}/api/traces?service=demo-shop&operation=${encodeURIComponent('POST /api/orders')}&start=${started * 1000}&limit=1000`);
+    const traces = ((await response.json()) as { data: { spans: JaegerSpan[] }[] }).data;
+    const failed = traces
+      .flatMap((t) => t.spans)
+      .find((s) => s.operationName === 'POST /api/orders' && s.tags.some((t) => t.key === 'otel.status_code' && t.value === 'ERROR') && s.logs.some((l) => l.fields.some((f) => f.key === 'event' && f.value === 'exception')));
+    expect(failed, `error traces: ${traces.length}`).toBeDefined();
+  }, 420_000);
+});
