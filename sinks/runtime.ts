@@ -1,5 +1,6 @@
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { deadLetterRecord, deadLetterTopic } from '../runtime/dead-letter.js';
+import { readToEnd } from '../runtime/read-to-end.js';
 import type { Logger } from '../runtime/logger.js';
 import { retry, sleep } from '../runtime/retry.js';
 import type { InputRecord } from '../runtime/types.js';
@@ -108,7 +109,6 @@ export class SinkRunner {
     await this.producer.connect();
     if (sink.rebuild) {
       const events: SinkEvent[] = [];
-      const { readToEnd } = await import('../runtime/read-to-end.js');
       for (const topic of this.topics) {
         await readToEnd(kafka, topic, (partition, messages) => {
           for (const m of messages) {
