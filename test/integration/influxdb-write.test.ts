@@ -130,11 +130,22 @@ async function flux(url: string, query: string): Promise<{ rows: Row[]; types: R
   return parseAnnotatedCsv(text);
 }
 
+/**
+ * Flux prints `_time` as RFC 3339 with trailing zeros of the fraction trimmed
+ * (`…:53.4Z` for 400 ms), so times are compared as instants, in ISO form.
+ */
+function rfc3339Millis(value: unknown): string {
+  const ms = Date.parse(String(value));
+  if (Number.isNaN(ms)) throw new Error(`not an RFC 3339 time: ${String(value)}`);
+  return new Date(ms).toISOString();
+}
+
 describe('InfluxDB (v2 write API) in the stack', () => {
   const url = stackEndpoints().influxdb;
   // A measurement of its own per run, so reruns against a long-lived stack never see old points.
   const measurement = `aiops_sink_check_${randomBytes(4).toString('hex')}`;
-  const t0 = Date.now() - 60_000;
+  // A time whose fraction ends in zeros (.400), which Flux prints trimmed (.4).
+  const t0 = Math.floor((Date.now() - 60_000) / 1000) * 1000 + 400;
 
   beforeAll(async () => {
     const response = await fetch(`${url}/query?${new URLSearchParams({ q: 'SHOW DATABASES' })}`);
@@ -159,7 +170,7 @@ describe('InfluxDB (v2 write API) in the stack', () => {
         |> filter(fn: (r) => r._measurement == "${measurement}")`,
     );
     const got = rows
-      .map((r) => ({ time: r._time, field: r._field, value: r._value, service: r.service, route: r.route, measurement: r._measurement }))
+      .map((r) => ({ time: rfc3339Millis(r._time), field: r._field, value: r._value, service: r.service, route: r.route, measurement: r._measurement }))
       .sort((a, b) => String(a.time).localeCompare(String(b.time)) || String(a.field).localeCompare(String(b.field)));
     const at = (ms: number): string => new Date(ms).toISOString();
     const base = { measurement, service: 'checkout', route: '/api/pay' };
@@ -201,7 +212,7 @@ describe('InfluxDB (v2 write API) in the stack', () => {
       `from(bucket: "${influxdbBucket}") |> range(start: ${new Date(t0).toISOString()}, stop: ${new Date(t0 + 1000).toISOString()})
         |> filter(fn: (r) => r._measurement == "${measurement}" and r.service == "bare")`,
     );
-    expect(rows.map((r) => [r._field, r._value, r._time])).toEqual([['latency_ms', 1, new Date(t0 + 3).toISOString()]]);
+    expect(rows.map((r) => [r._field, r._value, rfc3339Millis(r._time)])).toEqual([['latency_ms', 1, new Date(t0 + 3).toISOString()]]);
   });
 
   it('refuses writes to a database that does not exist (404), so a sink must be pointed at one', async () => {
