@@ -49,15 +49,54 @@ const SCALE_FLOOR = 1e-9;
 const BOOTSTRAP_POINTS = 8;
 const MAD_TO_SD = 1.4826;
 const LOG10_2 = Math.log10(2);
-/** Per-series columns: float64 values, uint32 counters, one uint8 mode (see the constructor). */
-const F64_COLUMNS = 25;
-const U32_COLUMNS = 4;
+/*
+ * Per-series record: STRIDE float64 fields at slot * STRIDE, so one update touches one record of
+ * four cache lines (plus one season entry) whatever the order series arrive in. The first
+ * F64_FIELDS are float64 values; the next U32_FIELDS are counters serialised as uint32; MODE is
+ * serialised as one byte. The rest of the stride is padding that keeps records line-aligned.
+ */
+const LEVEL = 0;
+const TREND = 1;
+const VARIANCE = 2;
+const MEDIAN = 3;
+const MAD = 4;
+const FIRST_TS = 5;
+const LAST_TS = 6;
+const STEP = 7;
+const COUNT = 8;
+const PREV_VALUE = 9;
+const QUANTUM = 10;
+const ZQ = 11;
+const PEAK = 12;
+const SHORT_A = 13;
+const LONG_MEAN = 14;
+const LONG_VAR = 15;
+const SHIFT_FAST = 16;
+const SHIFT_SLOW = 17;
+const SHIFT_SLOW_VAR = 18;
+const SHIFT_GAP_VAR = 19;
+const MIN_VALUE = 20;
+const MAX_VALUE = 21;
+const BLOCK_MAX = 22;
+const RING_MAX = 23;
+const BLOCK_START = 24;
+const HOLD = 25;
+const SHIFT_RUN = 26;
+const BLOCK_POINTS = 27;
+const BLOCK_INDEX = 28;
+const MODE = 29;
+const F64_FIELDS = 25;
+const U32_FIELDS = 4;
+const STRIDE = 32;
+/** Bytes of one series in a changelog record (see writeSlot): fields, then season row, then ring. */
+const SERIALISED_FIELD_BYTES = F64_FIELDS * 8 + U32_FIELDS * 4 + 1;
 
 /**
- * Online anomaly detection for many series, one slot each. State lives in typed-array columns
- * indexed by slot (structure of arrays) plus a season matrix of `seasonSlots` float32 and a
- * novelty ring of `noveltyBlocks` float32 per series; an update is O(1) amortised and allocates
- * nothing. Capacity grows by doubling up to `maxSeries`.
+ * Online anomaly detection for many series, one slot each. Each series has a record of STRIDE
+ * float64 fields (four cache lines), `seasonSlots` float32 season values in a slot-major matrix
+ * (series updated at the same time of day touch adjacent values) and a novelty ring of
+ * `noveltyBlocks` float32; an update is O(1) amortised and allocates nothing. Capacity grows by
+ * doubling up to `maxSeries`.
  *
  * Model. Holt-Winters with a damped additive trend and an additive (or multiplicative) season,
  * in error-correction form. The season is kept at slot resolution (default 288 slots a day); a
@@ -102,44 +141,15 @@ export class DetectorBank {
   private cap: number;
   private used = 0;
 
-  // Holt-Winters and warm-up.
-  private level: Float64Array;
-  private trend: Float64Array;
-  private variance: Float64Array;
-  private median: Float64Array;
-  private mad: Float64Array;
-  private firstTs: Float64Array;
-  private lastTs: Float64Array;
-  private step: Float64Array;
-  private count: Float64Array;
-  private prevValue: Float64Array;
-  private quantum: Float64Array;
-  /** Running quantile of |z| (calibration). */
-  private zq: Float64Array;
-  // Suppression.
-  private peak: Float64Array;
-  private hold: Uint32Array;
-  // Likelihood.
-  private shortA: Float64Array;
-  private longMean: Float64Array;
-  private longVar: Float64Array;
-  // Level shift.
-  private shiftFast: Float64Array;
-  private shiftSlow: Float64Array;
-  private shiftSlowVar: Float64Array;
-  private shiftGapVar: Float64Array;
-  private shiftRun: Uint32Array;
-  // Range.
-  private minValue: Float64Array;
-  private maxValue: Float64Array;
-  // Novelty: the open block's largest residual, the ring's largest, the block's start and size.
-  private blockMax: Float64Array;
-  private ringMax: Float64Array;
-  private blockStart: Float64Array;
-  private blockPoints: Uint32Array;
-  private blockIndex: Uint32Array;
+  /** Every series' record of STRIDE float64 fields (see the field constants). */
+  private state: Float64Array;
+  /** Each series' novelty ring: the largest residual of each of the last noveltyBlocks blocks. */
   private ring: Float32Array;
-  private mode: Uint8Array;
+  /**
+   * The season values, slot-major: season slot s of series `slot` is at s * cap + slot, so the
+   * series updated at the same time of day (a bucket closing for every signal) touch adjacent
+   * values.
+   */
   private season: Float32Array;
 
   constructor(config: DetectorConfig = defaultDetectorConfig, options: { initialSeries?: number; maxSeries?: number } = {}) {
@@ -151,37 +161,8 @@ export class DetectorBank {
     this.maxSeries = options.maxSeries ?? 1 << 24;
     this.cap = Math.max(1, Math.min(options.initialSeries ?? 1024, this.maxSeries));
     const n = this.cap;
-    this.level = new Float64Array(n);
-    this.trend = new Float64Array(n);
-    this.variance = new Float64Array(n);
-    this.median = new Float64Array(n);
-    this.mad = new Float64Array(n);
-    this.firstTs = new Float64Array(n);
-    this.lastTs = new Float64Array(n);
-    this.step = new Float64Array(n);
-    this.count = new Float64Array(n);
-    this.prevValue = new Float64Array(n);
-    this.quantum = new Float64Array(n);
-    this.zq = new Float64Array(n);
-    this.peak = new Float64Array(n);
-    this.hold = new Uint32Array(n);
-    this.shortA = new Float64Array(n);
-    this.longMean = new Float64Array(n);
-    this.longVar = new Float64Array(n);
-    this.shiftFast = new Float64Array(n);
-    this.shiftSlow = new Float64Array(n);
-    this.shiftSlowVar = new Float64Array(n);
-    this.shiftGapVar = new Float64Array(n);
-    this.shiftRun = new Uint32Array(n);
-    this.minValue = new Float64Array(n);
-    this.maxValue = new Float64Array(n);
-    this.blockMax = new Float64Array(n);
-    this.ringMax = new Float64Array(n);
-    this.blockStart = new Float64Array(n);
-    this.blockPoints = new Uint32Array(n);
-    this.blockIndex = new Uint32Array(n);
+    this.state = new Float64Array(n * STRIDE);
     this.ring = new Float32Array(n * this.ringSize);
-    this.mode = new Uint8Array(n);
     this.season = new Float32Array(n * this.slots);
   }
 
@@ -195,12 +176,12 @@ export class DetectorBank {
     return this.cap;
   }
 
-  /** Bytes of state per series: the columns plus the season row and the novelty ring. */
+  /** Bytes of state per series in memory: the record, the season row and the novelty ring. */
   get bytesPerSeries(): number {
-    return F64_COLUMNS * 8 + U32_COLUMNS * 4 + 1 + 4 * this.slots + 4 * this.ringSize;
+    return STRIDE * 8 + 4 * this.slots + 4 * this.ringSize;
   }
 
-  /** Bytes held by the columns at the current capacity. */
+  /** Bytes held at the current capacity. */
   get byteLength(): number {
     return this.cap * this.bytesPerSeries;
   }
@@ -215,159 +196,86 @@ export class DetectorBank {
 
   /** Forgets a series' state; the slot starts over as a new series. */
   reset(slot: number): void {
-    this.level[slot] = 0;
-    this.trend[slot] = 0;
-    this.variance[slot] = 0;
-    this.median[slot] = 0;
-    this.mad[slot] = 0;
-    this.firstTs[slot] = 0;
-    this.lastTs[slot] = 0;
-    this.step[slot] = 0;
-    this.count[slot] = 0;
-    this.prevValue[slot] = 0;
-    this.quantum[slot] = 0;
-    this.zq[slot] = this.qz;
-    this.peak[slot] = 0;
-    this.hold[slot] = 0;
-    this.shortA[slot] = 0;
-    this.longMean[slot] = 0;
-    this.longVar[slot] = 0;
-    this.shiftFast[slot] = 0;
-    this.shiftSlow[slot] = 0;
-    this.shiftSlowVar[slot] = 0;
-    this.shiftGapVar[slot] = 0;
-    this.shiftRun[slot] = 0;
-    this.minValue[slot] = 0;
-    this.maxValue[slot] = 0;
-    this.blockMax[slot] = 0;
-    this.ringMax[slot] = 0;
-    this.blockStart[slot] = Number.NaN;
-    this.blockPoints[slot] = 0;
-    this.blockIndex[slot] = 0;
+    const st = this.state;
+    const b = slot * STRIDE;
+    st.fill(0, b, b + STRIDE);
+    st[b + ZQ] = this.qz;
+    st[b + BLOCK_START] = Number.NaN;
+    st[b + MODE] = MODE_WARMUP;
     this.ring.fill(0, slot * this.ringSize, (slot + 1) * this.ringSize);
-    this.mode[slot] = MODE_WARMUP;
-    this.season.fill(Number.NaN, slot * this.slots, (slot + 1) * this.slots);
+    for (let i = slot, end = this.slots * this.cap; i < end; i += this.cap) this.season[i] = Number.NaN;
   }
 
   /** Event time of the slot's last point (0 before any). */
   lastTimestamp(slot: number): number {
-    return this.lastTs[slot] as number;
+    return this.state[slot * STRIDE + LAST_TS] as number;
   }
 
   /** Bytes {@link writeSlot} writes for one series. */
   get slotStateBytes(): number {
-    return this.bytesPerSeries;
+    return SERIALISED_FIELD_BYTES + 4 * this.slots + 4 * this.ringSize;
   }
 
   /**
-   * Writes the slot's whole state (columns, season row, novelty ring) into `target` at `offset`,
-   * little-endian, and returns the bytes written ({@link slotStateBytes}). {@link readSlot} of a
-   * bank with the same seasonSlots and noveltyBlocks restores it exactly.
+   * Writes the slot's whole state into `target` at `offset`, little-endian, and returns the bytes
+   * written ({@link slotStateBytes}): the float64 fields, the counters as uint32, the mode as one
+   * byte, the season row and the novelty ring as float32. {@link readSlot} of a bank with the
+   * same seasonSlots and noveltyBlocks restores it exactly.
    */
   writeSlot(slot: number, target: Buffer, offset = 0): number {
+    const st = this.state;
+    const b = slot * STRIDE;
     let o = offset;
-    for (const column of this.f64Columns()) o = target.writeDoubleLE(column[slot] as number, o);
-    for (const column of this.u32Columns()) o = target.writeUInt32LE(column[slot] as number, o);
-    o = target.writeUInt8(this.mode[slot] as number, o);
-    for (let i = slot * this.slots, end = i + this.slots; i < end; i++) o = target.writeFloatLE(this.season[i] as number, o);
+    for (let f = 0; f < F64_FIELDS; f++) o = target.writeDoubleLE(st[b + f] as number, o);
+    for (let f = F64_FIELDS; f < F64_FIELDS + U32_FIELDS; f++) o = target.writeUInt32LE(st[b + f] as number, o);
+    o = target.writeUInt8(st[b + MODE] as number, o);
+    for (let i = slot, end = this.slots * this.cap; i < end; i += this.cap) o = target.writeFloatLE(this.season[i] as number, o);
     for (let i = slot * this.ringSize, end = i + this.ringSize; i < end; i++) o = target.writeFloatLE(this.ring[i] as number, o);
     return o - offset;
   }
 
   /** Restores a slot written by {@link writeSlot}; returns the bytes read. */
   readSlot(slot: number, source: Buffer, offset = 0): number {
-    if (source.length - offset < this.bytesPerSeries) throw new RangeError(`slot state needs ${this.bytesPerSeries} bytes, got ${source.length - offset}`);
+    const bytes = this.slotStateBytes;
+    if (source.length - offset < bytes) throw new RangeError(`slot state needs ${bytes} bytes, got ${source.length - offset}`);
+    const st = this.state;
+    const b = slot * STRIDE;
     let o = offset;
-    for (const column of this.f64Columns()) {
-      column[slot] = source.readDoubleLE(o);
-      o += 8;
-    }
-    for (const column of this.u32Columns()) {
-      column[slot] = source.readUInt32LE(o);
-      o += 4;
-    }
-    this.mode[slot] = source.readUInt8(o++);
-    for (let i = slot * this.slots, end = i + this.slots; i < end; i++, o += 4) this.season[i] = source.readFloatLE(o);
+    st.fill(0, b, b + STRIDE);
+    for (let f = 0; f < F64_FIELDS; f++, o += 8) st[b + f] = source.readDoubleLE(o);
+    for (let f = F64_FIELDS; f < F64_FIELDS + U32_FIELDS; f++, o += 4) st[b + f] = source.readUInt32LE(o);
+    st[b + MODE] = source.readUInt8(o++);
+    for (let i = slot, end = this.slots * this.cap; i < end; i += this.cap, o += 4) this.season[i] = source.readFloatLE(o);
     for (let i = slot * this.ringSize, end = i + this.ringSize; i < end; i++, o += 4) this.ring[i] = source.readFloatLE(o);
     return o - offset;
   }
 
-  /** The float64 columns in their serialised order (F64_COLUMNS of them). */
-  private f64Columns(): Float64Array[] {
-    return [
-      this.level, this.trend, this.variance, this.median, this.mad, this.firstTs, this.lastTs, this.step, this.count, this.prevValue, this.quantum, this.zq, this.peak,
-      this.shortA, this.longMean, this.longVar, this.shiftFast, this.shiftSlow, this.shiftSlowVar, this.shiftGapVar, this.minValue, this.maxValue, this.blockMax,
-      this.ringMax, this.blockStart,
-    ];
-  }
-
-  /** The uint32 columns in their serialised order (U32_COLUMNS of them). */
-  private u32Columns(): Uint32Array[] {
-    return [this.hold, this.shiftRun, this.blockPoints, this.blockIndex];
-  }
-
   /** Model state of a slot (for tests and inspection; copies the season row). */
   inspect(slot: number): { level: number; trend: number; variance: number; count: number; mode: DetectorMode; season: Float32Array } {
+    const st = this.state;
+    const b = slot * STRIDE;
     return {
-      level: this.level[slot] as number,
-      trend: this.trend[slot] as number,
-      variance: this.variance[slot] as number,
-      count: this.count[slot] as number,
-      mode: this.mode[slot] === MODE_SEASONAL ? 'seasonal' : 'warmup',
-      season: this.season.slice(slot * this.slots, (slot + 1) * this.slots),
+      level: st[b + LEVEL] as number,
+      trend: st[b + TREND] as number,
+      variance: st[b + VARIANCE] as number,
+      count: st[b + COUNT] as number,
+      mode: st[b + MODE] === MODE_SEASONAL ? 'seasonal' : 'warmup',
+      season: Float32Array.from({ length: this.slots }, (_, s) => this.season[s * this.cap + slot] as number),
     };
   }
 
   private grow(): void {
     if (this.cap >= this.maxSeries) throw new RangeError(`detector bank is full (${this.maxSeries} series)`);
     const n = Math.min(this.cap * 2, this.maxSeries);
-    const f64 = (a: Float64Array): Float64Array => {
-      const b = new Float64Array(n);
-      b.set(a);
-      return b;
-    };
-    const u32 = (a: Uint32Array): Uint32Array => {
-      const b = new Uint32Array(n);
-      b.set(a);
-      return b;
-    };
-    this.level = f64(this.level);
-    this.trend = f64(this.trend);
-    this.variance = f64(this.variance);
-    this.median = f64(this.median);
-    this.mad = f64(this.mad);
-    this.firstTs = f64(this.firstTs);
-    this.lastTs = f64(this.lastTs);
-    this.step = f64(this.step);
-    this.count = f64(this.count);
-    this.prevValue = f64(this.prevValue);
-    this.quantum = f64(this.quantum);
-    this.zq = f64(this.zq);
-    this.peak = f64(this.peak);
-    this.hold = u32(this.hold);
-    this.shortA = f64(this.shortA);
-    this.longMean = f64(this.longMean);
-    this.longVar = f64(this.longVar);
-    this.shiftFast = f64(this.shiftFast);
-    this.shiftSlow = f64(this.shiftSlow);
-    this.shiftSlowVar = f64(this.shiftSlowVar);
-    this.shiftGapVar = f64(this.shiftGapVar);
-    this.shiftRun = u32(this.shiftRun);
-    this.minValue = f64(this.minValue);
-    this.maxValue = f64(this.maxValue);
-    this.blockMax = f64(this.blockMax);
-    this.ringMax = f64(this.ringMax);
-    this.blockStart = f64(this.blockStart);
-    this.blockPoints = u32(this.blockPoints);
-    this.blockIndex = u32(this.blockIndex);
+    const state = new Float64Array(n * STRIDE);
+    state.set(this.state);
+    this.state = state;
     const ring = new Float32Array(n * this.ringSize);
     ring.set(this.ring);
     this.ring = ring;
-    const mode = new Uint8Array(n);
-    mode.set(this.mode);
-    this.mode = mode;
+    // Season rows are interleaved (slot-major), so each season slot's block moves to its new place.
     const season = new Float32Array(n * this.slots);
-    season.set(this.season);
+    for (let s = 0; s < this.slots; s++) season.set(this.season.subarray(s * this.cap, (s + 1) * this.cap), s * n);
     this.season = season;
     this.cap = n;
   }
@@ -378,8 +286,10 @@ export class DetectorBank {
    * changes nothing and scores 0.
    */
   update(slot: number, timestampMs: number, value: number, out: DetectorResult): DetectorResult {
+    const st = this.state;
+    const b = slot * STRIDE;
     const c = this.config;
-    const n = this.count[slot] as number;
+    const n = st[b + COUNT] as number;
     if (!Number.isFinite(value) || !Number.isFinite(timestampMs)) {
       this.gapResult(slot, out);
       return out;
@@ -387,40 +297,40 @@ export class DetectorBank {
     // Typical step between points, and whether this point follows a gap.
     let gap = false;
     if (n > 0) {
-      const dt = timestampMs - (this.lastTs[slot] as number);
-      const step = this.step[slot] as number;
+      const dt = timestampMs - (st[b + LAST_TS] as number);
+      const step = st[b + STEP] as number;
       if (dt > 0) {
-        if (step === 0) this.step[slot] = dt;
+        if (step === 0) st[b + STEP] = dt;
         else {
           gap = dt > c.gapSteps * step;
-          this.step[slot] = step + 0.05 * (Math.min(dt, c.gapSteps * step) - step);
+          st[b + STEP] = step + 0.05 * (Math.min(dt, c.gapSteps * step) - step);
         }
       }
       // Resolution of the values: the smallest change seen between consecutive points.
-      const change = Math.abs(value - (this.prevValue[slot] as number));
-      const quantum = this.quantum[slot] as number;
-      if (change > 0 && (change < quantum || quantum === 0)) this.quantum[slot] = change;
+      const change = Math.abs(value - (st[b + PREV_VALUE] as number));
+      const quantum = st[b + QUANTUM] as number;
+      if (change > 0 && (change < quantum || quantum === 0)) st[b + QUANTUM] = change;
     } else {
-      this.firstTs[slot] = timestampMs;
+      st[b + FIRST_TS] = timestampMs;
     }
-    this.lastTs[slot] = timestampMs;
-    this.prevValue[slot] = value;
+    st[b + LAST_TS] = timestampMs;
+    st[b + PREV_VALUE] = value;
     const phase = timestampMs - Math.floor(timestampMs / c.seasonMs) * c.seasonMs;
     let s = Math.floor(phase / this.slotMs);
     if (s >= this.slots) s = this.slots - 1;
-    const k = slot * this.slots + s;
-    if (this.mode[slot] === MODE_WARMUP && timestampMs - (this.firstTs[slot] as number) >= c.seasonMs) this.startSeason(slot);
+    const k = s * this.cap + slot;
+    if (st[b + MODE] === MODE_WARMUP && timestampMs - (st[b + FIRST_TS] as number) >= c.seasonMs) this.startSeason(slot);
 
-    const quantumFloor = 0.5 * (this.quantum[slot] as number);
+    const quantumFloor = 0.5 * (st[b + QUANTUM] as number);
     let expected: number;
     let sd: number;
     let z = 0;
     let scored = n > 0;
     /** The seasonal offset of this point's slot (additive season only), for the level-shift detector. */
     let seasonal = 0;
-    if (this.mode[slot] === MODE_WARMUP) {
-      const med = this.median[slot] as number;
-      const mad = this.mad[slot] as number;
+    if (st[b + MODE] === MODE_WARMUP) {
+      const med = st[b + MEDIAN] as number;
+      const mad = st[b + MAD] as number;
       expected = n === 0 ? value : med;
       sd = Math.max(MAD_TO_SD * mad, SCALE_FLOOR + c.relativeFloor * Math.abs(med), quantumFloor);
       const dev = value - med;
@@ -428,24 +338,24 @@ export class DetectorBank {
       // Streaming median and MAD: plain means while bootstrapping, then bounded steps.
       if (n === 0) {
         // The first point is the median; it says nothing about the spread yet.
-        this.median[slot] = value;
-        this.mad[slot] = 0;
+        st[b + MEDIAN] = value;
+        st[b + MAD] = 0;
       } else if (n < BOOTSTRAP_POINTS) {
         const w = 1 / n;
-        this.median[slot] = med + dev * w;
-        this.mad[slot] = mad + (Math.abs(dev) - mad) * w;
+        st[b + MEDIAN] = med + dev * w;
+        st[b + MAD] = mad + (Math.abs(dev) - mad) * w;
       } else {
         const stepM = c.warmupRate * Math.max(MAD_TO_SD * mad, SCALE_FLOOR * (1 + Math.abs(med)));
-        this.median[slot] = med + (dev > stepM ? stepM : dev < -stepM ? -stepM : dev);
+        st[b + MEDIAN] = med + (dev > stepM ? stepM : dev < -stepM ? -stepM : dev);
         const ad = Math.abs(dev) - mad;
-        this.mad[slot] = mad + (ad > stepM ? stepM : ad < -stepM ? -stepM : ad);
+        st[b + MAD] = mad + (ad > stepM ? stepM : ad < -stepM ? -stepM : ad);
       }
       const prev = this.season[k] as number;
       this.season[k] = Number.isNaN(prev) ? value : 0.5 * (prev + value);
       out.mode = 'warmup';
     } else {
-      const level = this.level[slot] as number;
-      const trend = this.trend[slot] as number;
+      const level = st[b + LEVEL] as number;
+      const trend = st[b + TREND] as number;
       const mult = c.seasonality === 'multiplicative';
       let sv = this.season[k] as number;
       const fresh = Number.isNaN(sv); // a slot never visited yet: learn it, do not score
@@ -453,7 +363,7 @@ export class DetectorBank {
       if (!mult) seasonal = sv;
       const base = level + c.phi * trend;
       expected = mult ? base * sv : base + sv;
-      const variance = this.variance[slot] as number;
+      const variance = st[b + VARIANCE] as number;
       sd = Math.max(Math.sqrt(variance), SCALE_FLOOR + c.relativeFloor * Math.abs(base), quantumFloor);
       const r = value - expected;
       if (!fresh) z = r / sd;
@@ -463,32 +373,36 @@ export class DetectorBank {
       const initLim = c.initClipSigmas * sd;
       if (mult) {
         const newLevel = gap ? level : base + (c.alpha * rc) / (sv === 0 ? 1 : sv);
-        this.level[slot] = newLevel;
-        if (!gap) this.trend[slot] = c.phi * trend + c.beta * (newLevel - level - c.phi * trend);
+        st[b + LEVEL] = newLevel;
+        if (!gap) st[b + TREND] = c.phi * trend + c.beta * (newLevel - level - c.phi * trend);
         const lv = newLevel === 0 ? 1 : newLevel;
         this.season[k] = fresh ? 1 + clip(value - lv, initLim) / lv : sv + (c.gamma * (1 - c.alpha) * rc) / lv;
       } else {
         if (!gap) {
-          this.level[slot] = base + c.alpha * rc;
-          this.trend[slot] = c.phi * trend + c.alpha * c.beta * rc;
+          st[b + LEVEL] = base + c.alpha * rc;
+          st[b + TREND] = c.phi * trend + c.alpha * c.beta * rc;
         }
         this.season[k] = fresh ? clip(value - base, initLim) : sv + c.gamma * (1 - c.alpha) * rc;
       }
-      if (!fresh) this.variance[slot] = variance + c.varianceRate * (rc * rc - variance);
+      if (!fresh) st[b + VARIANCE] = variance + c.varianceRate * (rc * rc - variance);
       out.mode = 'seasonal';
     }
-    this.count[slot] = n + 1;
+    st[b + COUNT] = n + 1;
 
     // Residual score, calibrated by the series' own running quantile of |z|, counted only when novel.
     const az = Math.abs(z);
-    const q = this.zq[slot] as number;
+    const q = st[b + ZQ] as number;
     const calibrated = (az * this.qz) / q;
     if (scored) {
-      this.zq[slot] = az > q ? q * (1 + c.quantileRate * c.quantileLevel) : Math.max(q * (1 - c.quantileRate * (1 - c.quantileLevel)), this.qz);
+      st[b + ZQ] = az > q ? q * (1 + c.quantileRate * c.quantileLevel) : Math.max(q * (1 - c.quantileRate * (1 - c.quantileLevel)), this.qz);
     }
-    const pointLog = normalTailLog10(calibrated) - LOG10_2; // two-sided
-    let score = pointLog > 0 ? Math.min(1, pointLog / c.scoreDecades) : 0;
-    if (scored && this.ringSize > 0) score *= this.novelty(slot, Math.abs(value - expected), timestampMs);
+    // Novelty first: a residual no larger than the recent record scores 0 whatever its tail.
+    const novel = scored && this.ringSize > 0 ? this.novelty(slot, Math.abs(value - expected), timestampMs) : 1;
+    let score = 0;
+    if (novel > 0) {
+      const pointLog = normalTailLog10(calibrated) - LOG10_2; // two-sided
+      if (pointLog > 0) score = Math.min(1, pointLog / c.scoreDecades) * novel;
+    }
     let detector: DetectorName = out.mode === 'warmup' ? 'robust-z' : 'holt-winters';
 
     if (c.likelihoodWeight > 0) {
@@ -514,19 +428,19 @@ export class DetectorBank {
     const internal = score;
     // Suppression: after a score of at least suppressAbove, scores no higher than the peak so
     // far are zeroed for suppressPoints points; a higher one passes and restarts the hold.
-    const hold = this.hold[slot] as number;
+    const hold = st[b + HOLD] as number;
     if (hold > 0) {
-      const peak = this.peak[slot] as number;
+      const peak = st[b + PEAK] as number;
       if (score > peak) {
-        this.peak[slot] = score;
-        this.hold[slot] = c.suppressPoints;
+        st[b + PEAK] = score;
+        st[b + HOLD] = c.suppressPoints;
       } else {
-        this.hold[slot] = hold - 1;
+        st[b + HOLD] = hold - 1;
         score = 0;
       }
     } else if (score >= c.suppressAbove && c.suppressPoints > 0) {
-      this.peak[slot] = score;
-      this.hold[slot] = c.suppressPoints;
+      st[b + PEAK] = score;
+      st[b + HOLD] = c.suppressPoints;
     }
 
     // Publish on a scale where the alerting level (alertKnee internally) is 0.5.
@@ -562,32 +476,34 @@ export class DetectorBank {
    * maximum is refreshed then, so the cost is O(noveltyBlocks) once per block.
    */
   private novelty(slot: number, size: number, timestampMs: number): number {
+    const st = this.state;
+    const b = slot * STRIDE;
     const c = this.config;
-    const open = this.blockMax[slot] as number;
-    const record = Math.max(open, this.ringMax[slot] as number);
+    const open = st[b + BLOCK_MAX] as number;
+    const record = Math.max(open, st[b + RING_MAX] as number);
     const ratio = record > 0 ? size / record : Number.POSITIVE_INFINITY;
-    if (size > open) this.blockMax[slot] = size;
-    const points = (this.blockPoints[slot] as number) + 1;
-    let start = this.blockStart[slot] as number;
+    if (size > open) st[b + BLOCK_MAX] = size;
+    const points = (st[b + BLOCK_POINTS] as number) + 1;
+    let start = st[b + BLOCK_START] as number;
     if (Number.isNaN(start)) {
       start = timestampMs;
-      this.blockStart[slot] = start;
+      st[b + BLOCK_START] = start;
     }
     const elapsed = timestampMs - start;
-    const long = elapsed >= c.noveltyBlockMs && points >= c.noveltyBlockPoints && points * this.ringSize >= c.noveltyHistoryShare * (this.count[slot] as number);
+    const long = elapsed >= c.noveltyBlockMs && points >= c.noveltyBlockPoints && points * this.ringSize >= c.noveltyHistoryShare * (st[b + COUNT] as number);
     if (!long && elapsed * this.ringSize < c.noveltyMaxMs) {
-      this.blockPoints[slot] = points;
+      st[b + BLOCK_POINTS] = points;
     } else {
       const base = slot * this.ringSize;
-      const index = this.blockIndex[slot] as number;
-      this.ring[base + (index % this.ringSize)] = this.blockMax[slot] as number;
-      this.blockIndex[slot] = (index + 1) % this.ringSize;
-      this.blockStart[slot] = timestampMs;
-      this.blockPoints[slot] = 0;
-      this.blockMax[slot] = 0;
+      const index = st[b + BLOCK_INDEX] as number;
+      this.ring[base + (index % this.ringSize)] = st[b + BLOCK_MAX] as number;
+      st[b + BLOCK_INDEX] = (index + 1) % this.ringSize;
+      st[b + BLOCK_START] = timestampMs;
+      st[b + BLOCK_POINTS] = 0;
+      st[b + BLOCK_MAX] = 0;
       let m = 0;
       for (let i = base; i < base + this.ringSize; i++) if ((this.ring[i] as number) > m) m = this.ring[i] as number;
-      this.ringMax[slot] = m;
+      st[b + RING_MAX] = m;
     }
     return ratio <= 1 ? 0 : Math.min(1, (ratio - 1) / c.noveltyMargin);
   }
@@ -597,18 +513,20 @@ export class DetectorBank {
    * long-run mean and variance; only a rise counts.
    */
   private likelihood(slot: number, calibrated: number, n: number): number {
+    const st = this.state;
+    const b = slot * STRIDE;
     const c = this.config;
     const a = calibrated <= c.rawLow ? 0 : calibrated >= c.rawHigh ? 1 : (calibrated - c.rawLow) / (c.rawHigh - c.rawLow);
-    const shortA = (this.shortA[slot] as number) + c.shortRate * (a - (this.shortA[slot] as number));
-    this.shortA[slot] = shortA;
-    const lm = this.longMean[slot] as number;
-    const lv = this.longVar[slot] as number;
+    const shortA = (st[b + SHORT_A] as number) + c.shortRate * (a - (st[b + SHORT_A] as number));
+    st[b + SHORT_A] = shortA;
+    const lm = st[b + LONG_MEAN] as number;
+    const lv = st[b + LONG_VAR] as number;
     const rise = shortA - Math.max(lm, c.likelihoodMeanFloor);
     const log = rise <= 0 ? 0 : normalTailLog10(rise / Math.max(Math.sqrt(lv), c.likelihoodSdFloor));
     const dl = shortA - lm;
     const rate = Math.max(c.longRate, 1 / (n + 1));
-    this.longMean[slot] = lm + rate * dl;
-    this.longVar[slot] = (1 - rate) * (lv + rate * dl * dl);
+    st[b + LONG_MEAN] = lm + rate * dl;
+    st[b + LONG_VAR] = (1 - rate) * (lv + rate * dl * dl);
     return Math.min(1, (c.likelihoodWeight * log) / c.likelihoodDecades);
   }
 
@@ -618,45 +536,51 @@ export class DetectorBank {
    * consecutive points reach the alerting level, the score stays just below it.
    */
   private levelShift(slot: number, x0: number, n: number, floor: number): number {
+    const st = this.state;
+    const b = slot * STRIDE;
     const c = this.config;
-    const slow = this.shiftSlow[slot] as number;
-    const slowVar = this.shiftSlowVar[slot] as number;
+    const slow = st[b + SHIFT_SLOW] as number;
+    const slowVar = st[b + SHIFT_SLOW_VAR] as number;
     const lim = c.shiftClip * Math.sqrt(slowVar);
     const x = n < 2 ? x0 : x0 > slow + lim ? slow + lim : x0 < slow - lim ? slow - lim : x0;
-    const fast = n === 0 ? x : (this.shiftFast[slot] as number) + c.fastRate * (x - (this.shiftFast[slot] as number));
-    this.shiftFast[slot] = fast;
+    const fast = n === 0 ? x : (st[b + SHIFT_FAST] as number) + c.fastRate * (x - (st[b + SHIFT_FAST] as number));
+    st[b + SHIFT_FAST] = fast;
     const slowRate = Math.max(c.slowRate, 1 / (n + 1));
-    this.shiftSlow[slot] = n === 0 ? x : slow + slowRate * (x - slow);
-    this.shiftSlowVar[slot] = n === 0 ? 0 : (1 - slowRate) * (slowVar + slowRate * (x0 - slow) * (x0 - slow));
+    st[b + SHIFT_SLOW] = n === 0 ? x : slow + slowRate * (x - slow);
+    st[b + SHIFT_SLOW_VAR] = n === 0 ? 0 : (1 - slowRate) * (slowVar + slowRate * (x0 - slow) * (x0 - slow));
     const gap = fast - slow;
-    const gapVar = this.shiftGapVar[slot] as number;
-    this.shiftGapVar[slot] = n === 0 ? 0 : gapVar + Math.max(c.shiftVarRate, 1 / n) * (gap * gap - gapVar);
+    const gapVar = st[b + SHIFT_GAP_VAR] as number;
+    st[b + SHIFT_GAP_VAR] = n === 0 ? 0 : gapVar + Math.max(c.shiftVarRate, 1 / n) * (gap * gap - gapVar);
     if (n + 1 < c.minHistory) return 0;
     const log = normalTailLog10(Math.abs(gap) / Math.max(Math.sqrt(gapVar), floor, SCALE_FLOOR)) - LOG10_2;
     const score = log <= 0 ? 0 : Math.min(1, (c.levelShiftWeight * log) / c.shiftDecades);
-    const run = score >= c.alertKnee ? (this.shiftRun[slot] as number) + 1 : 0;
-    this.shiftRun[slot] = run;
+    const run = score >= c.alertKnee ? (st[b + SHIFT_RUN] as number) + 1 : 0;
+    st[b + SHIFT_RUN] = run;
     return run >= c.shiftPersist ? score : Math.min(score, 0.99 * c.alertKnee);
   }
 
   /** Whether `value` lies beyond the range of the values seen so far by rangeTolerance of it (then widens it). */
   private outOfRange(slot: number, value: number, n: number): boolean {
+    const st = this.state;
+    const b = slot * STRIDE;
     if (n === 0) {
-      this.minValue[slot] = value;
-      this.maxValue[slot] = value;
+      st[b + MIN_VALUE] = value;
+      st[b + MAX_VALUE] = value;
       return false;
     }
-    const lo = this.minValue[slot] as number;
-    const hi = this.maxValue[slot] as number;
+    const lo = st[b + MIN_VALUE] as number;
+    const hi = st[b + MAX_VALUE] as number;
     const tol = this.config.rangeTolerance * (hi - lo);
-    if (value > hi) this.maxValue[slot] = value;
-    else if (value < lo) this.minValue[slot] = value;
+    if (value > hi) st[b + MAX_VALUE] = value;
+    else if (value < lo) st[b + MIN_VALUE] = value;
     return value > hi + tol || value < lo - tol;
   }
 
   private gapResult(slot: number, out: DetectorResult): void {
-    const seasonal = this.mode[slot] === MODE_SEASONAL;
-    out.expected = (this.count[slot] as number) === 0 ? Number.NaN : seasonal ? (this.level[slot] as number) : (this.median[slot] as number);
+    const st = this.state;
+    const b = slot * STRIDE;
+    const seasonal = st[b + MODE] === MODE_SEASONAL;
+    out.expected = (st[b + COUNT] as number) === 0 ? Number.NaN : seasonal ? (st[b + LEVEL] as number) : (st[b + MEDIAN] as number);
     out.lower = Number.NaN;
     out.upper = Number.NaN;
     out.deviation = 0;
@@ -671,32 +595,35 @@ export class DetectorBank {
 
   /** Ends warm-up: the level is the mean of the slots seen, the season their clipped offsets. */
   private startSeason(slot: number): void {
+    const st = this.state;
+    const b = slot * STRIDE;
     const c = this.config;
-    const from = slot * this.slots;
-    const to = from + this.slots;
+    const from = slot;
+    const to = this.slots * this.cap;
+    const stepI = this.cap;
     let sum = 0;
     let seen = 0;
-    for (let i = from; i < to; i++) {
+    for (let i = from; i < to; i += stepI) {
       const v = this.season[i] as number;
       if (!Number.isNaN(v)) {
         sum += v;
         seen++;
       }
     }
-    const level = seen > 0 ? sum / seen : (this.median[slot] as number);
+    const level = seen > 0 ? sum / seen : (st[b + MEDIAN] as number);
     const mult = c.seasonality === 'multiplicative';
-    const robustSd = MAD_TO_SD * (this.mad[slot] as number);
+    const robustSd = MAD_TO_SD * (st[b + MAD] as number);
     const lim = c.initClipSigmas * robustSd + Number.MIN_VALUE;
-    for (let i = from; i < to; i++) {
+    for (let i = from; i < to; i += stepI) {
       const v = this.season[i] as number;
       if (Number.isNaN(v)) continue;
       const d = clip(v - level, lim);
       this.season[i] = mult ? (level === 0 ? 1 : (level + d) / level) : d;
     }
-    this.level[slot] = level;
-    this.trend[slot] = 0;
-    this.variance[slot] = robustSd * robustSd;
-    this.mode[slot] = MODE_SEASONAL;
+    st[b + LEVEL] = level;
+    st[b + TREND] = 0;
+    st[b + VARIANCE] = robustSd * robustSd;
+    st[b + MODE] = MODE_SEASONAL;
   }
 }
 

@@ -213,6 +213,44 @@ describe('DetectorBank', () => {
     expect(worst).toBeLessThan(1.5);
   });
 
+  it('gives each series of a shared, growing bank exactly what a bank of its own gives, and restores across capacities', () => {
+    // Series join one by one (capacity grows 1 -> 2 -> 4 -> 8 mid-stream, moving the interleaved
+    // season rows) and take points in a shuffled order; each must match a bank holding it alone.
+    const series = 6;
+    const shared = new DetectorBank(defaultDetectorConfig, { initialSeries: 1 });
+    const alone = Array.from({ length: series }, () => new DetectorBank(defaultDetectorConfig, { initialSeries: 1 }));
+    const slot = new Array<number>(series).fill(-1);
+    const own = alone.map((bank) => bank.allocate());
+    const a = new DetectorResult();
+    const b = new DetectorResult();
+    const value = (k: number, i: number): number => seasonal(i + 37 * k) * (1 + k) + (i === 400 + 50 * k ? 60 : 0);
+    for (let i = 0; i < 2 * 288 + 200; i++) {
+      for (let j = 0; j < series; j++) {
+        const k = (j * 5 + i) % series;
+        if (i < 20 * k) continue; // series k joins at point 20k
+        if (slot[k] === -1) slot[k] = shared.allocate();
+        shared.update(slot[k] as number, T0 + i * STEP, value(k, i), a);
+        alone[k]?.update(own[k] as number, T0 + i * STEP, value(k, i), b);
+        expect(a).toEqual(b);
+      }
+    }
+    expect(shared.capacity).toBe(8);
+    expect(shared.inspect(slot[3] as number)).toEqual(alone[3]?.inspect(own[3] as number));
+    // Restore a series written by the shared bank into a bank of another capacity.
+    const bytes = Buffer.alloc(shared.slotStateBytes);
+    shared.writeSlot(slot[4] as number, bytes);
+    const restored = new DetectorBank(defaultDetectorConfig, { initialSeries: 3 });
+    restored.allocate();
+    const r = restored.allocate();
+    restored.readSlot(r, bytes);
+    expect(restored.inspect(r)).toEqual(shared.inspect(slot[4] as number));
+    for (let i = 2 * 288 + 200; i < 2 * 288 + 300; i++) {
+      shared.update(slot[4] as number, T0 + i * STEP, value(4, i), a);
+      restored.update(r, T0 + i * STEP, value(4, i), b);
+      expect(b).toEqual(a);
+    }
+  });
+
   it('keeps series apart and stays within 1.5 KiB of state per series with a 288-slot season', () => {
     const bank = new DetectorBank(defaultDetectorConfig, { initialSeries: 2 });
     expect(bank.slots).toBe(288);
