@@ -128,7 +128,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       startPlatform(
         'ingest',
         [],
-        { ...common, AIOPS_INGEST_NAME: `${run}-ingest`, AIOPS_INGEST_SIGNALS_TOPIC: `aiops.${run}.signals`, AIOPS_INGEST_BUCKET_MS: '5000', AIOPS_INGEST_LATENESS_MS: '2000', AIOPS_INGEST_IDLE_MS: '3000', AIOPS_INGEST_START: 'latest' },
+        { ...common, AIOPS_INGEST_NAME: `${run}-ingest`, AIOPS_INGEST_SIGNALS_TOPIC: `aiops.${run}.signals`, AIOPS_INGEST_BUCKET_MS: '5000', AIOPS_INGEST_LATENESS_MS: '2000', AIOPS_INGEST_IDLE_MS: '3000', AIOPS_INGEST_START: 'latest', AIOPS_INGEST_PORT: String(config.ports.platform.ingest) },
         config.logDir,
       ),
     );
@@ -136,12 +136,12 @@ export async function runDemo(argv: string[]): Promise<number> {
       startPlatform(
         'evaluate',
         ['--config', join(projectRoot, 'compose/aiops/evaluate.demo.yaml')],
-        { ...common, AIOPS_EVALUATE_NAME: `${run}-evaluate`, AIOPS_EVALUATE_TOPIC: `aiops.${run}.signals`, AIOPS_EVALUATE_IDLE_MS: '3000' },
+        { ...common, AIOPS_EVALUATE_NAME: `${run}-evaluate`, AIOPS_EVALUATE_TOPIC: `aiops.${run}.signals`, AIOPS_EVALUATE_IDLE_MS: '3000', AIOPS_EVALUATE_PORT: String(config.ports.platform.evaluate) },
         config.logDir,
       ),
     );
     children.push(
-      startPlatform('sinks', [], { ...common, AIOPS_SINKS: 'alertmanager,influxdb', AIOPS_ALERTMANAGER_URL: endpoints.alertmanager, AIOPS_ALERTMANAGER_RESEND_MS: '20000', AIOPS_INFLUXDB_URL: endpoints.influxdb, AIOPS_INFLUXDB_BUCKET: 'aiops/autogen' }, config.logDir),
+      startPlatform('sinks', [], { ...common, AIOPS_SINKS: 'alertmanager,influxdb', AIOPS_ALERTMANAGER_URL: endpoints.alertmanager, AIOPS_ALERTMANAGER_RESEND_MS: '20000', AIOPS_INFLUXDB_URL: endpoints.influxdb, AIOPS_INFLUXDB_BUCKET: 'aiops/autogen', AIOPS_SINKS_PORT: String(config.ports.platform.sinks) }, config.logDir),
     );
     for (const [port, what] of [
       [config.ports.platform.ingest, 'ingest'],
