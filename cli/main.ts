@@ -1,5 +1,6 @@
 import { AiopsError } from '../runtime/errors.js';
 import { runBacktest } from './backtest-command.js';
+import { runDashboards } from './dashboards-command.js';
 import { runDemo } from './demo-command.js';
 import { runDemoApp } from '../producers/demo-app/index.js';
 import { runLoadgen } from '../producers/loadgen/index.js';
@@ -26,6 +27,8 @@ commands:
                               (AIOPS_SINKS, default alertmanager)
   slo check <files>           validate SLO files (OpenSLO v1, Sloth prometheus/v1)
   slo rules <files> [--out f] Prometheus recording and alerting rules for those SLOs
+  dashboards [--check]        write the Grafana dashboards (compose/grafana/dashboards) from
+                              grafana/dashboards.ts; --check fails if a committed one differs
   demo [--duration s]         the main job: stack, platform, demo shop with load, a latency
                               spike and an error burst, anomaly and SLO alerts, live (3.5 min)
   demo-app [--port n]         the demo shop alone (Express + OpenTelemetry SDK, fault injection)
@@ -57,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
       return runSlo(rest);
     case 'sinks':
       return runSinks(rest);
+    case 'dashboards':
+      return runDashboards(rest);
     case undefined:
     case 'help':
     case '--help':

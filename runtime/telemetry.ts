@@ -21,23 +21,26 @@ export interface Telemetry {
 
 /**
  * Self-telemetry of a platform process through the OpenTelemetry metrics SDK: the runner's
- * counters and gauges as `aiops.<component>.*` instruments, exported by pull on `/metrics`.
+ * counters and gauges as `aiops.process.*` instruments with the process name as the `process`
+ * attribute (so dashboards and alerts select any process by label, whatever it is called), plus
+ * whatever the processor registers on {@link Telemetry.meter}; exported by pull on `/metrics`.
  */
-export function createTelemetry(component: string, stats: () => Promise<RunnerStats>): Telemetry {
+export function createTelemetry(processName: string, stats: () => Promise<RunnerStats>): Telemetry {
   const reader = new PullReader();
-  const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': `aiops-${component}` }), readers: [reader] });
-  const meter = provider.getMeter(`aiops.${component}`);
-  const counters = meter.createObservableCounter(`aiops.${component}.events`, { description: 'Records, points, commits, dead letters and skips, by kind', unit: '{event}' });
-  const lag = meter.createObservableGauge(`aiops.${component}.lag`, { description: 'Records behind the end of each input partition', unit: '{record}' });
-  const stateBytes = meter.createObservableGauge(`aiops.${component}.state.size`, { description: 'Approximate bytes of state held', unit: 'By' });
-  const stateEntries = meter.createObservableGauge(`aiops.${component}.state.entries`, { description: 'Entries in the state stores', unit: '{entry}' });
+  const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': `aiops-${processName}` }), readers: [reader] });
+  const meter = provider.getMeter('aiops.process');
+  const counters = meter.createObservableCounter('aiops.process.events', { description: 'Records, points, commits, dead letters and skips, by kind', unit: '{event}' });
+  const lag = meter.createObservableGauge('aiops.process.lag', { description: 'Records behind the end of each input partition', unit: '{record}' });
+  const stateBytes = meter.createObservableGauge('aiops.process.state.size', { description: 'Approximate bytes of state held', unit: 'By' });
+  const stateEntries = meter.createObservableGauge('aiops.process.state.entries', { description: 'Entries in the state stores', unit: '{entry}' });
+  const process = { process: processName };
   meter.addBatchObservableCallback(
     async (result) => {
       const s = await stats();
-      for (const [kind, value] of Object.entries(s.counters)) result.observe(counters, value, { kind });
-      for (const [partition, value] of Object.entries(s.lag)) result.observe(lag, value, { partition });
-      result.observe(stateBytes, s.stateBytes);
-      result.observe(stateEntries, s.stateEntries);
+      for (const [kind, value] of Object.entries(s.counters)) result.observe(counters, value, { ...process, kind });
+      for (const [partition, value] of Object.entries(s.lag)) result.observe(lag, value, { ...process, partition });
+      result.observe(stateBytes, s.stateBytes, process);
+      result.observe(stateEntries, s.stateEntries, process);
     },
     [counters, lag, stateBytes, stateEntries],
   );

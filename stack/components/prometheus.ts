@@ -29,6 +29,7 @@ export function prometheusTargets(config: StackConfig): Record<string, string[]>
   const { host, ports } = config;
   return {
     'otel-collector': [`${host}:${ports.otelcol.prometheus}`],
+    'otel-collector-telemetry': [`${host}:${ports.otelcol.telemetry}`],
     alertmanager: [`${host}:${ports.alertmanager.http}`],
     aiops: [`${host}:${ports.platform.ingest}`, `${host}:${ports.platform.evaluate}`, `${host}:${ports.platform.sinks}`],
     prometheus: [`${host}:${ports.prometheus.http}`],

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { dashboards } from '../../grafana/dashboards.js';
+import { resolveQueries } from '../../grafana/model.js';
 import { sleep } from '../../runtime/retry.js';
 import { externalEndpoints } from '../../stack/clients/index.js';
 import { projectRoot } from '../../stack/index.js';
@@ -25,6 +27,8 @@ interface JaegerSpan {
  * - error path: failed orders leave error traces with the exception in Jaeger, and page;
  * - SLO breach: the error burst exhausts the availability budget: a critical AiopsSloErrorBudgetExhausted alert.
  * (The happy path, request → trace → metrics in Prometheus and on Kafka, is test/e2e/demo-app.test.ts.)
+ * Then every query of the Grafana dashboards runs against the real Prometheus and Jaeger over the
+ * demo's time range, and each must return data.
  */
 describe.skipIf(externalEndpoints() !== undefined)('the main job: faults in live traffic become anomaly and SLO alerts in Alertmanager', () => {
   const endpoints = stackEndpoints();
@@ -80,5 +84,40 @@ describe.skipIf(externalEndpoints() !== undefined)('the main job: faults in live
       .flatMap((t) => t.spans)
       .find((s) => s.operationName === 'POST /api/orders' && s.tags.some((t) => t.key === 'otel.status_code' && t.value === 'ERROR') && s.logs.some((l) => l.fields.some((f) => f.key === 'event' && f.value === 'exception')));
     expect(failed, `error traces: ${traces.length}`).toBeDefined();
-  }, 420_000);
+
+    await checkDashboardQueries(endpoints, 'demo-shop', started, Date.now());
+  }, 480_000);
 });
+
+/**
+ * Runs every query of every dashboard as Grafana would for the demo's service and time range:
+ * variable queries as label-value lookups, panel queries as range queries on Prometheus, trace
+ * panels as searches on Jaeger's HTTP API. Each must succeed and return data.
+ */
+async function checkDashboardQueries(endpoints: ReturnType<typeof stackEndpoints>, service: string, fromMs: number, toMs: number): Promise<void> {
+  const values = { service, route: '.*', slo: '.*', process: '.*', __rate_interval: '30s', __interval: '5s', __range: `${Math.ceil((toMs - fromMs) / 1000)}s`, __range_s: String(Math.ceil((toMs - fromMs) / 1000)) };
+  const empty: string[] = [];
+  for (const q of resolveQueries(dashboards, values)) {
+    const where = `${q.dashboard} / ${q.panel}`;
+    if (q.target.kind === 'jaeger') {
+      const tags = q.target.tags ? Object.fromEntries(q.target.tags.split(' ').map((kv) => kv.split('=') as [string, string])) : undefined;
+      const params = new URLSearchParams({ service: q.target.service, limit: String(q.target.limit), start: String(fromMs * 1000), end: String(toMs * 1000), ...(tags ? { tags: JSON.stringify(tags) } : {}) });
+      const response = await fetch(`${endpoints.traceQuery}/api/traces?${params}`);
+      expect(response.status, where).toBe(200);
+      const body = (await response.json()) as { data: unknown[] | null };
+      if ((body.data ?? []).length === 0) empty.push(`${where}: ${params}`);
+      continue;
+    }
+    const expr = q.target.expr;
+    const variable = expr.match(/^label_values\((?:(.+), )?(\w+)\)$/);
+    const url = variable
+      ? `${endpoints.prometheus}/api/v1/label/${variable[2]}/values?${new URLSearchParams({ ...(variable[1] ? { 'match[]': variable[1] } : {}), start: String(fromMs / 1000), end: String(toMs / 1000) })}`
+      : `${endpoints.prometheus}/api/v1/query_range?${new URLSearchParams({ query: expr, start: String(fromMs / 1000), end: String(toMs / 1000), step: '5' })}`;
+    const response = await fetch(url);
+    const body = (await response.json()) as { status: string; error?: string; data: unknown[] | { result: unknown[] } };
+    expect(body.status, `${where}: ${expr}: ${body.error ?? ''}`).toBe('success');
+    const rows = Array.isArray(body.data) ? body.data : body.data.result;
+    if (rows.length === 0) empty.push(`${where}: ${expr}`);
+  }
+  expect(empty, 'dashboard queries that returned no data over the demo').toEqual([]);
+}

@@ -26,9 +26,11 @@ describe('health server', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toContain('text/plain');
     const text = response.body;
-    expect(text).toMatch(/aiops_ingest_events(_total)?\{[^}]*kind="records"[^}]*\} 42/);
-    expect(text).toMatch(/aiops_ingest_events(_total)?\{[^}]*kind="dead_letters"[^}]*\} 2/);
-    expect(text).toMatch(/aiops_ingest_lag(_records)?\{[^}]*partition="0"[^}]*\} 3/);
-    expect(text).toMatch(/aiops_ingest_state_size(_bytes)?(\{[^}]*\})? 1024/);
+    // Exact names: the dashboards (compose/grafana/dashboards) query them.
+    expect(text).toMatch(/^aiops_process_events_total\{process="ingest",kind="records"[^}]*\} 42$/m);
+    expect(text).toMatch(/^aiops_process_events_total\{process="ingest",kind="dead_letters"[^}]*\} 2$/m);
+    expect(text).toMatch(/^aiops_process_lag\{process="ingest",partition="0"[^}]*\} 3$/m);
+    expect(text).toMatch(/^aiops_process_state_size\{process="ingest"[^}]*\} 1024$/m);
+    expect(text).toMatch(/^aiops_process_state_entries\{process="ingest"[^}]*\} 7$/m);
   });
 });
