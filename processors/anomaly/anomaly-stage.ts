@@ -20,7 +20,7 @@ interface SeriesMeta {
 }
 
 /** Layout version of a series' changelog value. */
-const STATE_VERSION = 1;
+const STATE_VERSION = 2;
 /** version u8, seasonSlots u16, noveltyBlocks u8, meta length u32. */
 const HEADER_BYTES = 8;
 
@@ -217,7 +217,7 @@ export class AnomalyStage implements SignalConsumer {
         };
         context.emit({ topic: this.config.measurementsTopic, key: id, value: measurementSerde.serialize(measurement) });
       }
-      if (this.tracker.observe(slot, ts, r.rawScore, this.transition)) this.emit(context, value.signal, value.rule, metric, value.dimensions, x, r, this.transition, slot);
+      if (this.tracker.observe(slot, ts, r.rawScore, this.transition, x, r.lower, r.upper)) this.emit(context, value.signal, value.rule, metric, value.dimensions, x, r, this.transition, slot);
     }
     if (ts > this.latestMs) this.latestMs = ts;
     if (this.latestMs - this.scannedMs >= this.config.staleSeriesMs / 8) this.evictStale(context);

@@ -147,8 +147,14 @@ const stageSchema = z
     detector: z.record(z.string(), z.unknown()).default({}),
     /** Event state machine: open at openAbove, resolve after closeAfter points below closeBelow. */
     events: z
-      .object({ openAbove: z.number().gt(0).max(1).default(0.5), closeBelow: z.number().min(0).max(1).default(0.3), closeAfter: z.number().int().min(1).default(3) })
-      .default({ openAbove: 0.5, closeBelow: 0.3, closeAfter: 3 }),
+      .object({
+        openAbove: z.number().gt(0).max(1).default(0.5),
+        closeBelow: z.number().min(0).max(1).default(0.3),
+        closeAfter: z.number().int().min(1).default(3),
+        /** Keep an event open while the value stays most of the way out (see EventTrackerOptions.holdMaxMs), for at most this long (0: off). */
+        holdMaxMs: z.number().int().min(0).default(3_600_000),
+      })
+      .default({ openAbove: 0.5, closeBelow: 0.3, closeAfter: 3, holdMaxMs: 3_600_000 }),
     /** Detector series per evaluate partition; a new series beyond it is counted (`anomaly_series_limited`) and not watched. */
     maxSeries: z.number().int().min(1).default(100_000),
     /** A series with no point for this long (event time) is forgotten; an open event is resolved first. */
@@ -175,7 +181,7 @@ export interface AnomalyStageConfig {
   readonly metrics: readonly SignalMetric[];
   readonly topic: string;
   readonly detector: DetectorConfig;
-  readonly events: Readonly<{ openAbove: number; closeBelow: number; closeAfter: number }>;
+  readonly events: Readonly<{ openAbove: number; closeBelow: number; closeAfter: number; holdMaxMs: number }>;
   readonly maxSeries: number;
   readonly staleSeriesMs: number;
   readonly bands: readonly string[];
