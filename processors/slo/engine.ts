@@ -835,7 +835,8 @@ export class SloEngine {
     // Bad events of the last hour (standard window 2).
     const hourBad = Math.max(0, (this.totalSum[2] as number) - (this.goodSum[2] as number));
     if (total > 0 && out.budgetRemaining <= 0) out.projectedExhaustionMs = now;
-    else if (total > 0 && hourBad > 0 && (this.totalSum[2] as number) > 0) out.projectedExhaustionMs = now + ((budgetEvents - bad) * HOUR) / hourBad;
+    // Whole milliseconds: the event's projected_exhaustion is an Avro long.
+    else if (total > 0 && hourBad > 0 && (this.totalSum[2] as number) > 0) out.projectedExhaustionMs = now + Math.round(((budgetEvents - bad) * HOUR) / hourBad);
     else out.projectedExhaustionMs = null;
     return out;
   }

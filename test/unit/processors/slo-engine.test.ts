@@ -160,6 +160,19 @@ describe('SloEngine burn rates and budget', () => {
     expect(s.period.projectedExhaustionMs).toBe(s.nowMs);
   });
 
+  it('projects exhaustion in whole milliseconds (the event field is an Avro long)', () => {
+    const e = new SloEngine(spec(), { bucketMs: MINUTE });
+    const s = new SloSnapshot();
+    for (let i = 0; i < 60; i++) e.add(T0 + i * MINUTE, 1000, 1000);
+    // 7 bad in the last hour against 60 of budget left: 60 / 7 hours = 30,857,142.857... ms ahead.
+    for (let i = 60; i < 67; i++) e.add(T0 + i * MINUTE, 999, 1000);
+    e.snapshot(s);
+    expect([s.period.budgetEvents, s.period.badEvents]).toEqual([67, 7]);
+    const ahead = (s.period.projectedExhaustionMs as number) - s.nowMs;
+    expect(ahead).toBe(Math.round((60 * HOUR) / 7));
+    expect(Number.isInteger(s.period.projectedExhaustionMs)).toBe(true);
+  });
+
   it('does not page a 1-request-an-hour service for one error (minEvents), but would without the guard', () => {
     const run = (minEvents: number): AlertTransition[] => {
       const e = new SloEngine(spec({ minEvents }), { bucketMs: MINUTE });
