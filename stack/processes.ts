@@ -47,6 +47,24 @@ export function readPidFile(pidFile: string): PidRecord | undefined {
 }
 
 /**
+ * True while `pid` runs (signal 0 reaches it and it is not a zombie), whatever program it is. For
+ * a process this one has just spawned: between fork and exec its command line is still this
+ * process's own, so the command check of {@link isAlive} would call it gone.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/**
  * True when `record.pid` is alive and is still the program we started (a recycled pid that now
  * belongs to another program does not count, so `down` never signals a stranger).
  */

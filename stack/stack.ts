@@ -10,7 +10,7 @@ import { jaeger } from './components/jaeger.js';
 import { kafka } from './components/kafka.js';
 import { otelcol } from './components/otelcol.js';
 import { prometheus } from './components/prometheus.js';
-import { isAlive, readPidFile, removePidFile, startProcess, stopProcess } from './processes.js';
+import { isAlive, isRunning, readPidFile, removePidFile, startProcess, stopProcess } from './processes.js';
 import { portOpen } from './probes.js';
 import type { ComponentName, Health, StackComponent } from './types.js';
 
@@ -57,14 +57,16 @@ function tail(file: string, lines: number): string {
   return all.slice(Math.max(0, all.length - lines - 1)).join('\n');
 }
 
-async function waitHealthy(component: StackComponent, config: StackConfig, pid: number, command: string): Promise<Health> {
+async function waitHealthy(component: StackComponent, config: StackConfig, pid: number): Promise<Health> {
   const timeout = component.startTimeoutMs * config.timeoutScale;
   const deadline = Date.now() + timeout;
   let last: Health = { healthy: false, detail: 'not probed yet' };
   while (Date.now() < deadline) {
     last = await component.probe(config);
     if (last.healthy) return last;
-    if (!isAlive({ pid, command, startedAt: '' })) {
+    // The pid was spawned moments ago, so it cannot have been recycled: liveness is enough (its
+    // command line may not show the program until exec has completed).
+    if (!isRunning(pid)) {
       const log = logFileOf(config, component.name);
       throw aiopsError('STACK_START_FAILED', [component.title, timeout, `the process exited; last lines of its log:\n${tail(log, 15)}`, log]);
     }
@@ -96,7 +98,7 @@ export async function stackUp(options: UpOptions = {}): Promise<UpReport> {
     const pidFile = pidFileOf(config, component.name);
     const record = readPidFile(pidFile);
     if (record && isAlive(record)) {
-      await waitHealthy(component, config, record.pid, record.command);
+      await waitHealthy(component, config, record.pid);
       alreadyRunning.push(component.name);
       continue;
     }
@@ -108,7 +110,7 @@ export async function stackUp(options: UpOptions = {}): Promise<UpReport> {
     log(`[${component.name}] starting`);
     const started1 = Date.now();
     const child = startProcess(spec, logFileOf(config, component.name), pidFile);
-    await waitHealthy(component, config, child.pid, child.command);
+    await waitHealthy(component, config, child.pid);
     await component.afterStart?.(config);
     log(`[${component.name}] healthy after ${Date.now() - started1} ms`);
     started.push(component.name);
