@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+import { retry } from './retry.js';
 
 /**
  * Reads the given partitions of `topic` (default: all) from the beginning to their current end,
@@ -18,7 +19,9 @@ export async function readToEnd(
   await admin.connect();
   let offsets: { partition: number; high: string; low: string }[];
   try {
-    offsets = await admin.fetchTopicOffsets(topic);
+    // Just after a broker start, partitions may still be electing leaders (NOT_LEADER_OR_FOLLOWER,
+    // LEADER_NOT_AVAILABLE): kafkajs marks those retriable, and they pass within seconds.
+    offsets = await retry(() => admin.fetchTopicOffsets(topic), { retries: 10, initialDelayMs: 250, maxDelayMs: 5_000 });
   } finally {
     await admin.disconnect();
   }

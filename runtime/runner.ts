@@ -324,8 +324,10 @@ export class ProcessorRunner {
     const admin = this.options.kafka.admin();
     await admin.connect();
     try {
-      const [committed] = await admin.fetchOffsets({ groupId: this.groupId, topics: [this.options.inputTopic] });
-      const ends = await admin.fetchTopicOffsets(this.options.inputTopic);
+      // Leader elections after a broker start answer with retriable errors for a few seconds.
+      const patience = { retries: 10, initialDelayMs: 250, maxDelayMs: 5_000 };
+      const [committed] = await retry(() => admin.fetchOffsets({ groupId: this.groupId, topics: [this.options.inputTopic] }), patience);
+      const ends = await retry(() => admin.fetchTopicOffsets(this.options.inputTopic), patience);
       for (const task of tasks) {
         const c = committed?.partitions.find((p) => p.partition === task.partition)?.offset ?? '-1';
         const end = ends.find((p) => p.partition === task.partition)?.high ?? '0';
