@@ -33,14 +33,14 @@ export function createTelemetry(processName: string, stats: () => Promise<Runner
   const lag = meter.createObservableGauge('aiops.process.lag', { description: 'Records behind the end of each input partition', unit: '{record}' });
   const stateBytes = meter.createObservableGauge('aiops.process.state.size', { description: 'Approximate bytes of state held', unit: 'By' });
   const stateEntries = meter.createObservableGauge('aiops.process.state.entries', { description: 'Entries in the state stores', unit: '{entry}' });
-  const process = { process: processName };
+  const labels = { process: processName };
   meter.addBatchObservableCallback(
     async (result) => {
       const s = await stats();
-      for (const [kind, value] of Object.entries(s.counters)) result.observe(counters, value, { ...process, kind });
-      for (const [partition, value] of Object.entries(s.lag)) result.observe(lag, value, { ...process, partition });
-      result.observe(stateBytes, s.stateBytes, process);
-      result.observe(stateEntries, s.stateEntries, process);
+      for (const [kind, value] of Object.entries(s.counters)) result.observe(counters, value, { ...labels, kind });
+      for (const [partition, value] of Object.entries(s.lag)) result.observe(lag, value, { ...labels, partition });
+      result.observe(stateBytes, s.stateBytes, labels);
+      result.observe(stateEntries, s.stateEntries, labels);
     },
     [counters, lag, stateBytes, stateEntries],
   );
