@@ -40,15 +40,17 @@ export async function configuredSinks(env: NodeJS.ProcessEnv = process.env): Pro
   return sinks;
 }
 
-function renderStats(runners: readonly SinkRunner[], names: readonly string[]): string {
+/** The sinks' `/metrics`: counters per sink, and `aiops_sink_ready` 1/0 (what the alert rules watch). */
+export function renderStats(runners: readonly Pick<SinkRunner, 'stats' | 'ready'>[], names: readonly string[]): string {
   const lines: string[] = [];
-  const metric = (name: string, help: string, pick: (r: SinkRunner) => number): void => {
-    lines.push(`# HELP aiops_sink_${name} ${help}`, `# TYPE aiops_sink_${name} counter`);
+  const metric = (name: string, type: 'counter' | 'gauge', help: string, pick: (r: Pick<SinkRunner, 'stats' | 'ready'>) => number): void => {
+    lines.push(`# HELP aiops_sink_${name} ${help}`, `# TYPE aiops_sink_${name} ${type}`);
     runners.forEach((r, i) => lines.push(`aiops_sink_${name}{sink="${names[i] ?? ''}"} ${pick(r)}`));
   };
-  metric('delivered_total', 'Events the target accepted', (r) => r.stats.delivered);
-  metric('retries_total', 'Delivery attempts the target refused or did not answer', (r) => r.stats.retries);
-  metric('dead_letters_total', 'Records that were not events, sent to aiops.dlq.v1', (r) => r.stats.deadLetters);
+  metric('delivered_total', 'counter', 'Events the target accepted', (r) => r.stats.delivered);
+  metric('retries_total', 'counter', 'Delivery attempts the target refused or did not answer', (r) => r.stats.retries);
+  metric('dead_letters_total', 'counter', 'Records that were not events, sent to aiops.dlq.v1', (r) => r.stats.deadLetters);
+  metric('ready', 'gauge', 'Whether the sink consumes (1) or not (0), as /ready answers', (r) => (r.ready ? 1 : 0));
   return `${lines.join('\n')}\n`;
 }
 

@@ -32,7 +32,7 @@ export interface RunningProcess {
 export async function runProcess(options: ProcessOptions & { handleSignals?: boolean; kafka: Kafka }): Promise<RunningProcess> {
   const log = options.log ?? createLogger(`aiops.${options.name}`);
   const runner = new ProcessorRunner({ ...options, log });
-  const telemetry = createTelemetry(options.name, () => runner.stats());
+  const telemetry = createTelemetry(options.name, () => runner.stats(), () => runner.ready());
   options.instruments?.(telemetry.meter);
   const server = buildHealthServer({
     live: () => runner.failure() === undefined,

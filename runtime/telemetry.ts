@@ -22,10 +22,11 @@ export interface Telemetry {
 /**
  * Self-telemetry of a platform process through the OpenTelemetry metrics SDK: the runner's
  * counters and gauges as `aiops.process.*` instruments with the process name as the `process`
- * attribute (so dashboards and alerts select any process by label, whatever it is called), plus
+ * attribute (so dashboards and alerts select any process by label, whatever it is called), its
+ * readiness as `aiops.process.ready` 1/0 when `ready` is given (the alert rules watch it), plus
  * whatever the processor registers on {@link Telemetry.meter}; exported by pull on `/metrics`.
  */
-export function createTelemetry(processName: string, stats: () => Promise<RunnerStats>): Telemetry {
+export function createTelemetry(processName: string, stats: () => Promise<RunnerStats>, ready?: () => boolean | Promise<boolean>): Telemetry {
   const reader = new PullReader();
   const provider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': `aiops-${processName}` }), readers: [reader] });
   const meter = provider.getMeter('aiops.process');
@@ -33,6 +34,8 @@ export function createTelemetry(processName: string, stats: () => Promise<Runner
   const lag = meter.createObservableGauge('aiops.process.lag', { description: 'Records behind the end of each input partition', unit: '{record}' });
   const stateBytes = meter.createObservableGauge('aiops.process.state.size', { description: 'Approximate bytes of state held', unit: 'By' });
   const stateEntries = meter.createObservableGauge('aiops.process.state.entries', { description: 'Entries in the state stores', unit: '{entry}' });
+  // 1 while /ready answers 200 (group joined, every assigned partition restored), else 0.
+  const readyGauge = meter.createObservableGauge('aiops.process.ready', { description: 'Whether the process is ready (1) or not (0), as /ready answers' });
   const labels = { process: processName };
   meter.addBatchObservableCallback(
     async (result) => {
@@ -41,8 +44,9 @@ export function createTelemetry(processName: string, stats: () => Promise<Runner
       for (const [partition, value] of Object.entries(s.lag)) result.observe(lag, value, { ...labels, partition });
       result.observe(stateBytes, s.stateBytes, labels);
       result.observe(stateEntries, s.stateEntries, labels);
+      if (ready) result.observe(readyGauge, (await ready()) ? 1 : 0, labels);
     },
-    [counters, lag, stateBytes, stateEntries],
+    [counters, lag, stateBytes, stateEntries, readyGauge],
   );
   const serializer = new PrometheusSerializer();
   return {

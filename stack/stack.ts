@@ -99,6 +99,7 @@ export async function stackUp(options: UpOptions = {}): Promise<UpReport> {
     const record = readPidFile(pidFile);
     if (record && isAlive(record)) {
       await waitHealthy(component, config, record.pid);
+      await component.refresh?.(config);
       alreadyRunning.push(component.name);
       continue;
     }

@@ -41,6 +41,8 @@ export interface StackComponent {
   ports(config: StackConfig): readonly number[];
   /** Runs once after the first healthy probe (e.g. creating topics). */
   afterStart?(config: StackConfig): Promise<void>;
+  /** Runs when `up` finds the component already running and healthy (e.g. reloading configuration). */
+  refresh?(config: StackConfig): Promise<void>;
   /** How long to wait for health after start, in ms. */
   readonly startTimeoutMs: number;
 }

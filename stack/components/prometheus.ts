@@ -24,6 +24,26 @@ export function prometheusRulesDir(config: StackConfig): string {
   return join(config.runDir, 'prometheus', 'rules');
 }
 
+/**
+ * Copies the shared rule files (compose/prometheus/rules/*.yml) into the run dir's rules folder.
+ * Files others wrote there (`aiops slo rules --out`, tests) are left alone.
+ */
+export function copyPrometheusRules(config: StackConfig): string[] {
+  const target = prometheusRulesDir(config);
+  mkdirSync(target, { recursive: true });
+  const files = readdirSync(join(composeDir, 'rules')).filter((f) => f.endsWith('.yml'));
+  for (const file of files) copyFileSync(join(composeDir, 'rules', file), join(target, file));
+  return files;
+}
+
+/** Copies the shared rule files and has the running Prometheus reload (`--web.enable-lifecycle`). */
+export async function reloadPrometheusRules(config: StackConfig): Promise<void> {
+  copyPrometheusRules(config);
+  const url = `http://${config.host}:${config.ports.prometheus.http}/-/reload`;
+  const response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+  if (!response.ok) throw new Error(`POST ${url} answered ${response.status}: ${(await response.text()).trim()}`);
+}
+
 /** The file_sd targets of the shared prometheus.yml, pointed at this host. */
 export function prometheusTargets(config: StackConfig): Record<string, string[]> {
   const { host, ports } = config;
@@ -48,11 +68,8 @@ export const prometheus: StackComponent = {
   async prepare(config) {
     const runDir = join(config.runDir, 'prometheus');
     mkdirSync(join(runDir, 'targets'), { recursive: true });
-    mkdirSync(join(runDir, 'rules'), { recursive: true });
     copyFileSync(join(composeDir, 'prometheus.yml'), join(runDir, 'prometheus.yml'));
-    for (const file of readdirSync(join(composeDir, 'rules')).filter((f) => f.endsWith('.yml'))) {
-      copyFileSync(join(composeDir, 'rules', file), join(runDir, 'rules', file));
-    }
+    copyPrometheusRules(config);
     for (const [job, targets] of Object.entries(prometheusTargets(config))) {
       writeFileSync(join(runDir, 'targets', `${job}.json`), JSON.stringify([{ targets }]) + '\n');
     }
@@ -68,6 +85,10 @@ export const prometheus: StackComponent = {
       cwd: runDir,
     };
   },
+
+  // A Prometheus that is already running gets the current rule files (an edit, or a checkout
+  // that added some) without a restart.
+  refresh: reloadPrometheusRules,
 
   probe(config) {
     return httpProbe(`http://${config.host}:${config.ports.prometheus.http}/-/ready`);
