@@ -9,6 +9,8 @@ import { runEvaluate, runIngest } from './process-command.js';
 import { runSinks } from './sinks-command.js';
 import { runSlo } from './slo-command.js';
 import { runStack } from './stack-command.js';
+import { runTopics } from './topics-command.js';
+import { runTools } from './tools-command.js';
 
 const usage = `usage: aiops <command> [options]
 
@@ -29,6 +31,9 @@ commands:
   slo rules <files> [--out f] Prometheus recording and alerting rules for those SLOs
   dashboards [--check]        write the Grafana dashboards (compose/grafana/dashboards) from
                               grafana/dashboards.ts; --check fails if a committed one differs
+  tools install [tool...]     install the checking tools (helm, promtool, hadolint, ...) into the cache
+  topics create [--partitions n] [--replication-factor n]
+                              create the platform's Kafka topics that are missing (idempotent)
   demo [--duration s]         the main job: stack, platform, demo shop with load, a latency
                               spike and an error burst, anomaly and SLO alerts, live (3.5 min)
   demo-app [--port n]         the demo shop alone (Express + OpenTelemetry SDK, fault injection)
@@ -60,8 +65,12 @@ async function main(argv: string[]): Promise<number> {
       return runSlo(rest);
     case 'sinks':
       return runSinks(rest);
+    case 'topics':
+      return runTopics(rest);
     case 'dashboards':
       return runDashboards(rest);
+    case 'tools':
+      return runTools(rest);
     case undefined:
     case 'help':
     case '--help':

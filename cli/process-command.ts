@@ -9,7 +9,9 @@ import { measurementsTopic } from '../schemas/measurements.js';
 import { evaluateFactory, evaluateInputTopic, evaluateOutputTopics } from '../processors/evaluate/index.js';
 import { defaultRules, ingestFactory, ingestInputTopic, parseIngestConfig } from '../processors/ingest/index.js';
 import { aiopsError } from '../runtime/errors.js';
-import { runProcess } from '../runtime/process.js';
+import { parseKafkaConnection } from '../runtime/kafka-config.js';
+import type { KafkaConnection } from '../runtime/kafka-config.js';
+import { httpHost, runProcess } from '../runtime/process.js';
 import { processKafka } from '../runtime/runner.js';
 import type { BadRecordPolicy } from '../runtime/types.js';
 
@@ -20,12 +22,14 @@ function readConfigFile(path: string | undefined): Record<string, unknown> {
   return (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Record<string, unknown>;
 }
 
-function common(component: string, defaultPort: number): { brokers: string[]; port: number; policy: BadRecordPolicy; sessionTimeoutMs?: number; commitIntervalMs?: number } {
+function common(component: string, defaultPort: number): { connection: KafkaConnection; port: number; policy: BadRecordPolicy; sessionTimeoutMs?: number; commitIntervalMs?: number } {
   const upper = component.toUpperCase();
-  const brokers = (process.env.AIOPS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
   const port = Number(process.env[`AIOPS_${upper}_PORT`] ?? defaultPort);
   const policy = (process.env[`AIOPS_${upper}_BAD_RECORDS`] ?? 'dead-letter') as BadRecordPolicy;
-  const problems: string[] = [];
+  const kafkaProblems: string[] = [];
+  // Brokers, TLS and SASL (AIOPS_KAFKA_*, and their _FILE forms), checked with the rest.
+  const connection = parseKafkaConnection(process.env, kafkaProblems);
+  const problems = kafkaProblems.map((p) => `  - ${p}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`  - AIOPS_${upper}_PORT: expected a port number`);
   if (!policies.includes(policy)) problems.push(`  - AIOPS_${upper}_BAD_RECORDS: expected one of ${policies.join(', ')}`);
   const interval = process.env.AIOPS_KAFKA_COMMIT_INTERVAL_MS;
@@ -34,8 +38,8 @@ function common(component: string, defaultPort: number): { brokers: string[]; po
   const session = process.env.AIOPS_KAFKA_SESSION_TIMEOUT_MS;
   const sessionTimeoutMs = session === undefined ? undefined : Number(session);
   if (sessionTimeoutMs !== undefined && !(Number.isInteger(sessionTimeoutMs) && sessionTimeoutMs >= 6_000)) problems.push('  - AIOPS_KAFKA_SESSION_TIMEOUT_MS: expected an integer of at least 6000 (ms)');
-  if (problems.length > 0) throw aiopsError('CONFIG_INVALID', [problems.join('\n')]);
-  return { brokers, port, policy, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }), ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }) };
+  if (problems.length > 0 || !connection) throw aiopsError('CONFIG_INVALID', [problems.join('\n')]);
+  return { connection, port, policy, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }), ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }) };
 }
 
 /** `aiops ingest [--config file.yaml]`: runs the ingest processor until SIGTERM/SIGINT. */
@@ -56,10 +60,10 @@ export async function runIngest(argv: string[]): Promise<number> {
     ...(env.AIOPS_INGEST_ENCODING ? { encoding: env.AIOPS_INGEST_ENCODING } : {}),
     ...(env.AIOPS_INGEST_SIGNALS_TOPIC ? { signalsTopic: env.AIOPS_INGEST_SIGNALS_TOPIC } : {}),
   });
-  const { brokers, port, policy, sessionTimeoutMs, commitIntervalMs } = common('ingest', 9464);
+  const { connection, port, policy, sessionTimeoutMs, commitIntervalMs } = common('ingest', 9464);
   await runProcess({
     name: env.AIOPS_INGEST_NAME ?? 'ingest',
-    kafka: processKafka(brokers, 'aiops-ingest'),
+    kafka: processKafka(connection, 'aiops-ingest'),
     ...(env.AIOPS_INGEST_MAX_BATCH_BYTES ? { maxBytesPerPartition: Number(env.AIOPS_INGEST_MAX_BATCH_BYTES) } : {}),
     inputTopic: env.AIOPS_INGEST_TOPIC ?? ingestInputTopic,
     // Where a new consumer group starts: the whole retained topic (default) or only new records.
@@ -71,6 +75,7 @@ export async function runIngest(argv: string[]): Promise<number> {
     ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
     idleTimeoutMs: config.idleTimeoutMs,
     port,
+    host: httpHost('ingest'),
     handleSignals: true,
   });
   return new Promise<number>(() => undefined);
@@ -85,12 +90,12 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const file = readConfigFile(values.config ?? process.env.AIOPS_EVALUATE_CONFIG);
   const anomaly = parseAnomalyStageConfig(file.anomaly ?? {});
   const slos = loadSlos(values.slo ?? process.env.AIOPS_SLO_PATHS);
-  const { brokers, port, policy, sessionTimeoutMs, commitIntervalMs } = common('evaluate', 9465);
+  const { connection, port, policy, sessionTimeoutMs, commitIntervalMs } = common('evaluate', 9465);
   const bands = new BandBoard(anomaly.bands, anomaly.maxBandSeries);
   const sloBoard = new SloBoard();
   await runProcess({
     name: process.env.AIOPS_EVALUATE_NAME ?? 'evaluate',
-    kafka: processKafka(brokers, 'aiops-evaluate'),
+    kafka: processKafka(connection, 'aiops-evaluate'),
     inputTopic: process.env.AIOPS_EVALUATE_TOPIC ?? evaluateInputTopic,
     outputTopics: [...evaluateOutputTopics, ...(anomaly.enabled ? [anomaly.topic] : []), sloTopic, ...(anomaly.measurementsTopic ? [anomaly.measurementsTopic] : []), measurementsTopic],
     factory: evaluateFactory({
@@ -105,6 +110,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
     idleTimeoutMs: Number(process.env.AIOPS_EVALUATE_IDLE_MS ?? 5_000),
     port,
+    host: httpHost('evaluate'),
     handleSignals: true,
   });
   return new Promise<number>(() => undefined);

@@ -1,6 +1,8 @@
+import { httpHost } from '../runtime/process.js';
 import { buildHealthServer } from '../runtime/http/health-server.js';
 import { createLogger } from '../runtime/logger.js';
 import { aiopsError } from '../runtime/errors.js';
+import { kafkaConnectionFromEnv } from '../runtime/kafka-config.js';
 import { processKafka } from '../runtime/runner.js';
 import { AlertmanagerSink } from '../sinks/alertmanager/alertmanager-sink.js';
 import { Credentials } from '../sinks/credentials.js';
@@ -60,12 +62,13 @@ export function renderStats(runners: readonly Pick<SinkRunner, 'stats' | 'ready'
  */
 export async function runSinks(_argv: string[]): Promise<number> {
   const log = createLogger('aiops.sinks');
-  const brokers = (process.env.AIOPS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
+  // Brokers, TLS and SASL (AIOPS_KAFKA_*, and their _FILE forms), every problem at once.
+  const connection = kafkaConnectionFromEnv();
   const port = Number(process.env.AIOPS_SINKS_PORT ?? 9466);
   const sinks = await configuredSinks();
   const { influxTopics } = await import('../sinks/influxdb/influxdb-sink.js');
   const runners = sinks.map(
-    (sink) => new SinkRunner({ kafka: processKafka(brokers, `aiops-sink-${sink.name}`), sink, log: log.child({ sink: sink.name }), ...(sink.name === 'influxdb' ? { topics: influxTopics } : {}) }),
+    (sink) => new SinkRunner({ kafka: processKafka(connection, `aiops-sink-${sink.name}`), sink, log: log.child({ sink: sink.name }), ...(sink.name === 'influxdb' ? { topics: influxTopics } : {}) }),
   );
   const server = buildHealthServer({
     live: () => true,
@@ -73,8 +76,15 @@ export async function runSinks(_argv: string[]): Promise<number> {
     metrics: async () => renderStats(runners, sinks.map((s) => s.name)),
     detail: () => ({ sinks: sinks.map((s, i) => ({ name: s.name, ready: runners[i]?.ready ?? false, ...runners[i]?.stats })) }),
   });
-  if (port > 0) await server.listen({ port, host: process.env.AIOPS_SINKS_HOST ?? '127.0.0.1' });
-  for (const r of runners) await r.start();
+  if (port > 0) await server.listen({ port, host: httpHost('sinks') });
+  try {
+    for (const r of runners) await r.start();
+  } catch (error) {
+    // Wrong Kafka credentials or certificates: end with the error rather than hold the port open.
+    for (const r of runners) await r.stop().catch(() => undefined);
+    await server.close().catch(() => undefined);
+    throw error;
+  }
   log.info({ sinks: sinks.map((s) => s.name), port }, 'sinks started');
   const stop = async (): Promise<void> => {
     for (const r of runners) await r.stop();

@@ -1,11 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../runtime/package-root.js';
 import { dashboards } from './dashboards.js';
 import { dashboardJson } from './model.js';
 
 /** Where the generated dashboards live: provisioned from there by compose and helm. */
-export const dashboardsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'compose', 'grafana', 'dashboards');
+export const dashboardsDir = join(packageRoot(import.meta.url), 'compose', 'grafana', 'dashboards');
 
 /** Each dashboard's file name and its JSON text, as `npm run dashboards` writes it. */
 export function dashboardFiles(): Map<string, string> {

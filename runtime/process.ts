@@ -16,6 +16,11 @@ export interface ProcessOptions extends Omit<RunnerOptions, 'log'> {
   readonly instruments?: (meter: Meter) => void;
 }
 
+/** Address of a process's HTTP endpoints: `AIOPS_<COMPONENT>_HOST`, else `AIOPS_HTTP_HOST` (the image: 0.0.0.0), else loopback. */
+export function httpHost(component: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env[`AIOPS_${component.toUpperCase()}_HOST`] ?? env.AIOPS_HTTP_HOST ?? '127.0.0.1';
+}
+
 /** A running platform process. */
 export interface RunningProcess {
   readonly runner: ProcessorRunner;
@@ -42,7 +47,15 @@ export async function runProcess(options: ProcessOptions & { handleSignals?: boo
   });
   let address: string | undefined;
   if (options.port > 0) address = await server.listen({ port: options.port, host: options.host ?? '127.0.0.1' });
-  await runner.start();
+  try {
+    await runner.start();
+  } catch (error) {
+    // A start that fails (wrong Kafka credentials or certificates) must not leave the server
+    // holding the process open: the command ends with the error.
+    await server.close().catch(() => undefined);
+    await telemetry.shutdown().catch(() => undefined);
+    throw error;
+  }
   log.info({ address, input: options.inputTopic }, 'started');
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {

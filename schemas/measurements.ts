@@ -1,4 +1,5 @@
 import { AvroSerde } from '../runtime/serde.js';
+import { schemaFile } from './schema-file.js';
 
 /** One record of aiops.measurements.v1 (see measurements.v1.avsc). */
 export interface Measurement {
@@ -9,4 +10,4 @@ export interface Measurement {
 }
 
 export const measurementsTopic = 'aiops.measurements.v1';
-export const measurementSerde = AvroSerde.fromFile<Measurement>(new URL('./measurements.v1.avsc', import.meta.url));
+export const measurementSerde = AvroSerde.fromFile<Measurement>(schemaFile('measurements.v1.avsc'));

@@ -1,4 +1,5 @@
 import { AvroSerde } from '../runtime/serde.js';
+import { schemaFile } from './schema-file.js';
 
 /** One record of aiops.signal-values.v1 (see signal-values.v1.avsc). */
 export interface SignalValue {
@@ -25,4 +26,4 @@ export interface SignalValue {
 }
 
 export const signalValuesTopic = 'aiops.signal-values.v1';
-export const signalValueSerde = AvroSerde.fromFile<SignalValue>(new URL('./signal-values.v1.avsc', import.meta.url));
+export const signalValueSerde = AvroSerde.fromFile<SignalValue>(schemaFile('signal-values.v1.avsc'));

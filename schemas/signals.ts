@@ -1,4 +1,5 @@
 import { AvroSerde } from '../runtime/serde.js';
+import { schemaFile } from './schema-file.js';
 
 /** One record of aiops.signals.v1 (see signals.v1.avsc for every field's meaning). */
 export interface SignalRecord {
@@ -24,4 +25,4 @@ export interface SignalRecord {
 }
 
 export const signalsTopic = 'aiops.signals.v1';
-export const signalSerde = AvroSerde.fromFile<SignalRecord>(new URL('./signals.v1.avsc', import.meta.url));
+export const signalSerde = AvroSerde.fromFile<SignalRecord>(schemaFile('signals.v1.avsc'));

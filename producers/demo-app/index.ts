@@ -1,7 +1,7 @@
 export { createDemoApp, demoTelemetryNames } from './app.js';
 export type { DemoAppOptions } from './app.js';
 export { clearFaults, getFaults, setFault } from './client.js';
-export { demoAppArgs, demoAppDefaults, demoAppUsage, parseDemoAppArgs } from './config.js';
+export { demoAdminMode, demoAppArgs, demoAppDefaults, demoAppUsage, parseDemoAppArgs } from './config.js';
 export type { DemoAppConfig } from './config.js';
 export { ANY_ROUTE, FaultRegistry, InjectedFaultError, faultDelayMs, faultFails, parseFaultSpec } from './faults.js';
 export type { ActiveFault, FaultSpec } from './faults.js';

@@ -43,7 +43,10 @@ export interface DemoAppHandle {
   stop(): Promise<void>;
 }
 
-const entry = fileURLToPath(new URL('./main.ts', import.meta.url));
+// Compiled (dist/, the image) the entry is main.js and runs as it is; from the sources it is
+// main.ts through tsx's loader.
+const compiled = import.meta.url.endsWith('.js');
+const entry = fileURLToPath(new URL(compiled ? './main.js' : './main.ts', import.meta.url));
 
 /** `--import` URL of tsx's loader, resolved from here so the child does not depend on its cwd. */
 function tsxLoader(): string {
@@ -74,7 +77,7 @@ export async function startDemoApp(options: StartDemoAppOptions = {}): Promise<D
     ...(options.readyDelayMs === undefined ? {} : { readyDelayMs: options.readyDelayMs }),
     ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
   });
-  const child = spawn(process.execPath, ['--import', tsxLoader(), entry, ...args], {
+  const child = spawn(process.execPath, [...(compiled ? [] : ['--import', tsxLoader()]), entry, ...args], {
     env: { ...process.env, ...options.env },
     // The IPC channel lets the app notice a parent that died without stopping it.
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

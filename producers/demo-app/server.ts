@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../runtime/logger.js';
-import { demoAppUsage, parseDemoAppArgs } from './config.js';
+import { demoAdminMode, demoAppUsage, parseDemoAppArgs } from './config.js';
 import type { DemoAppConfig } from './config.js';
 import { FaultRegistry } from './faults.js';
 import { startFaultSchedule } from './schedule.js';
@@ -94,7 +94,7 @@ async function serveDemoApp(config: DemoAppConfig, signal: AbortSignal | undefin
     const { createDemoApp } = await import('./app.js');
     let ready = false;
     const faults = new FaultRegistry();
-    const { app } = createDemoApp({ faults, isReady: () => ready });
+    const { app } = createDemoApp({ faults, isReady: () => ready, admin: demoAdminMode(config) });
     const server = app.listen(config.port, config.host);
     const address = await Promise.race([listening(server), stop.promise.then(() => undefined)]);
     if (!address) {

@@ -1,13 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../../runtime/package-root.js';
 import { loadNabCsv } from './csv.js';
 import type { NabSeries } from './csv.js';
 import { loadNabWindows } from './labels.js';
 import type { NabWindow } from './labels.js';
 
-/** The project root (two levels above processors/anomaly/nab). */
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const projectRoot = packageRoot(import.meta.url);
 
 /**
  * The NAB folder: AIOPS_NAB_DIR when set, else the first `shared/nab` found beside the project

@@ -5,6 +5,7 @@ import {
   FaultRegistry,
   clearFaults,
   createDemoApp,
+  demoAdminMode,
   demoAppArgs,
   demoAppDefaults,
   faultDelayMs,
@@ -266,5 +267,61 @@ describe('demo app HTTP API (in process, no SDK: telemetry is a no-op)', () => {
 
   it('rejects an invalid fault with the problems', async () => {
     await expect(setFault(url, { route: '/api/users/1', errorRate: 5 })).rejects.toThrow(/HTTP 400: route: "\/api\/users\/1" is not a route.*errorRate/);
+  });
+});
+
+describe('demo app admin API outside local development', () => {
+  const token = 'a-long-enough-token-for-tests';
+
+  it('is open on loopback, off elsewhere, and token-guarded when a token is given', () => {
+    expect(demoAdminMode({ host: '127.0.0.1' })).toEqual({ mode: 'open' });
+    expect(demoAdminMode({ host: '::1' })).toEqual({ mode: 'open' });
+    expect(demoAdminMode({ host: '0.0.0.0' })).toEqual({ mode: 'off' });
+    expect(demoAdminMode({ host: '0.0.0.0', faultsToken: token })).toEqual({ mode: 'token', token });
+    const config = parseDemoAppArgs([], { AIOPS_HTTP_HOST: '0.0.0.0', AIOPS_DEMO_FAULTS_TOKEN: token });
+    expect(config).toMatchObject({ host: '0.0.0.0', faultsToken: token });
+    expect(parseDemoAppArgs([], { AIOPS_HTTP_HOST: '0.0.0.0', AIOPS_DEMO_HOST: '127.0.0.2' })?.host).toBe('127.0.0.2');
+    expect(() => parseDemoAppArgs([], { AIOPS_DEMO_FAULTS_TOKEN: 'short' })).toThrow(/at least 16 characters/);
+  });
+
+  async function serve(admin: Parameters<typeof createDemoApp>[0]): Promise<{ url: string; close: () => Promise<void> }> {
+    const { app } = createDemoApp({ ...admin, dbLatencyMs: [0, 1] });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: async () => {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  it('answers 404 on every admin call when off, and still serves the shop', async () => {
+    const app = await serve({ admin: { mode: 'off' } });
+    try {
+      for (const method of ['GET', 'PUT', 'DELETE']) expect((await fetch(`${app.url}/admin/faults`, { method })).status).toBe(404);
+      expect((await fetch(`${app.url}/api/users`)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('needs the bearer token, which the client sends from AIOPS_DEMO_FAULTS_TOKEN', async () => {
+    const app = await serve({ admin: { mode: 'token', token } });
+    try {
+      expect((await fetch(`${app.url}/admin/faults`)).status).toBe(401);
+      expect((await fetch(`${app.url}/admin/faults`, { headers: { authorization: 'Bearer wrong-token-of-some-length' } })).status).toBe(401);
+      await expect(setFault(app.url, { route: '/api/users', latencyMs: 1 })).rejects.toThrow(/HTTP 401/);
+      vi.stubEnv('AIOPS_DEMO_FAULTS_TOKEN', token);
+      try {
+        await setFault(app.url, { route: '/api/users', latencyMs: 1 });
+        expect(await getFaults(app.url)).toHaveLength(1);
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    } finally {
+      await app.close();
+    }
   });
 });
