@@ -11,6 +11,8 @@ import { htmlReport, seriesSvg, svgToPng } from '../processors/anomaly/report.js
 import type { ReportSeries } from '../processors/anomaly/report.js';
 import { readTopicSeries } from '../processors/anomaly/topic-source.js';
 import { aiopsError } from '../runtime/errors.js';
+import { kafkaConnectionFromEnv } from '../runtime/kafka-config.js';
+import { withBrokers } from '../producers/replay/replay-command.js';
 import { signalValuesTopic } from '../schemas/signal-values.js';
 import { kafkaClient } from '../stack/clients/index.js';
 
@@ -26,7 +28,8 @@ source (one of):
   --nab <dir>         NAB folder with data/ and labels/ (default: AIOPS_NAB_DIR or ../shared/nab)
   --csv file...       timestamp,value files (NAB data layout; no labels: detections only)
   --topic [name]      a signal-values topic (default ${signalValuesTopic}), read_committed from the start
-    --brokers list      bootstrap brokers (default AIOPS_KAFKA_BROKERS or 127.0.0.1:9092)
+    --brokers list      bootstrap brokers (default AIOPS_KAFKA_BROKERS or 127.0.0.1:9092); TLS and
+                        SASL from AIOPS_KAFKA_SECURITY_PROTOCOL and friends (docs/configuration.md)
     --from t, --to t    bucket time range [from, to): ISO 8601 or Unix ms
     --from-offset n, --to-offset n
                         offset range [from, to) on every partition
@@ -175,11 +178,11 @@ export async function runBacktest(argv: string[]): Promise<number> {
     const unknown = metrics.filter((m) => !(signalMetrics as readonly string[]).includes(m));
     if (unknown.length > 0) throw aiopsError('CLI_USAGE', [`--metrics: unknown ${unknown.join(', ')} (choose from ${signalMetrics.join(', ')})`]);
     const topic = values.topic || signalValuesTopic;
-    const brokers = list(values.brokers) ?? (process.env.AIOPS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+    const connection = kafkaConnectionFromEnv(withBrokers(process.env, values.brokers));
     const labels = values.labels ? loadNabWindows(values.labels) : undefined;
     const tick = progressBar(`reading ${topic}`, tty);
     const read = await readTopicSeries(
-      kafkaClient(brokers, 'aiops-backtest'),
+      kafkaClient(connection, 'aiops-backtest'),
       {
         topic,
         metrics,

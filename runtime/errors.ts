@@ -47,6 +47,8 @@ export const codes = Object.freeze({
   TRANSACTION_FAILED: define('AIOPS_ERR_TRANSACTION_FAILED', '%s could not commit partition %s: %s', true),
   RESTORE_FAILED: define('AIOPS_ERR_RESTORE_FAILED', '%s could not restore the state of partition %s from %s: %s', true),
   TIMEOUT: define('AIOPS_ERR_TIMEOUT', '%s timed out after %s ms', true),
+  KAFKA_AUTH: define('AIOPS_ERR_KAFKA_AUTH', 'Kafka broker %s refused SASL authentication (%s): %s', false),
+  KAFKA_TLS: define('AIOPS_ERR_KAFKA_TLS', 'TLS connection to Kafka broker %s failed: %s', false),
 } satisfies Record<string, ErrorDefinition>);
 
 export type ErrorName = keyof typeof codes;

@@ -5,3 +5,6 @@ export type { Logger } from './logger.js';
 export { backoffDelay, retry, sleep } from './retry.js';
 export type { RetryOptions } from './retry.js';
 export * as otlp from './otlp/index.js';
+export { defaultKafkaBrokers, describeKafkaConnection, kafkaConnectionFromEnv, kafkaConnectionVariables, parseKafkaConnection, plaintextConnection, securityProtocols } from './kafka-config.js';
+export type { KafkaConnection, KafkaSasl, KafkaSaslMechanism, KafkaSecurityProtocol } from './kafka-config.js';
+export { classifyKafkaError, createKafka, kafkaClientConfig, verifyKafka } from './kafka-connect.js';

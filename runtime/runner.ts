@@ -2,6 +2,8 @@ import kafkajs from 'kafkajs';
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { deadLetterTopic } from './dead-letter.js';
 import { aiopsError } from './errors.js';
+import { asConnection, classifyKafkaError, connectionOf, createKafka, verifyKafka } from './kafka-connect.js';
+import type { KafkaConnection } from './kafka-config.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { retry } from './retry.js';
@@ -117,8 +119,14 @@ export class ProcessorRunner {
 
   /** Creates missing topics, joins the group and starts consuming. */
   async start(): Promise<void> {
+    try {
+      // Wrong credentials or certificates end the start with one clear error instead of retries.
+      await verifyKafka(this.options.kafka);
+      await this.ensureTopics();
+    } catch (error) {
+      throw classifyKafkaError(error, undefined, connectionOf(this.options.kafka)) ?? error;
+    }
     const { kafka, inputTopic } = this.options;
-    await this.ensureTopics();
     const consumer = kafka.consumer({
       groupId: this.groupId,
       readUncommitted: false,
@@ -533,12 +541,15 @@ function toMessage(record: OutputRecord): Message {
 }
 
 /**
- * A kafkajs client for platform processes, logging through pino. kafkajs reports retriable
- * broker answers (a coordinator still loading, a concurrent transaction) at error level although
- * it retries them; they are logged as warnings, and what really fails surfaces through the runner.
+ * A kafkajs client for platform processes, logging through pino. `target` is a validated
+ * connection (`kafkaConnectionFromEnv`: TLS, SASL) or a plain broker list (plaintext). kafkajs
+ * reports retriable broker answers (a coordinator still loading, a concurrent transaction) at
+ * error level although it retries them; they are logged as warnings, and what really fails
+ * surfaces through the runner.
  */
-export function processKafka(brokers: readonly string[], clientId: string, log: Logger = createLogger('kafkajs')): Kafka {
+export function processKafka(target: KafkaConnection | readonly string[], clientId: string, log: Logger = createLogger('kafkajs')): Kafka {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  const connection = asConnection(target);
   const logCreator = () => (entry: { level: number; log: { message: string } & Record<string, unknown> }) => {
     const { message, ...rest } = entry.log;
     // A transaction begun right after the previous commit meets CONCURRENT_TRANSACTIONS until
@@ -547,5 +558,5 @@ export function processKafka(brokers: readonly string[], clientId: string, log: 
     if (entry.level <= logLevel.WARN && !routine) log.warn(rest, message);
     else log.debug(rest, message);
   };
-  return new kafkajs.Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.WARN, logCreator });
+  return createKafka(connection, { clientId, logLevel: logLevel.WARN, logCreator });
 }

@@ -1,5 +1,6 @@
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { deadLetterRecord, deadLetterTopic } from '../runtime/dead-letter.js';
+import { classifyKafkaError, connectionOf, verifyKafka } from '../runtime/kafka-connect.js';
 import { readToEnd } from '../runtime/read-to-end.js';
 import type { Logger } from '../runtime/logger.js';
 import { retry, sleep } from '../runtime/retry.js';
@@ -96,14 +97,20 @@ export class SinkRunner {
 
   async start(): Promise<void> {
     const { kafka, sink, log } = this.options;
-    const admin = kafka.admin();
-    await admin.connect();
     try {
-      const existing = await admin.listTopics();
-      const missing = this.topics.filter((t) => !existing.includes(t));
-      if (missing.length > 0) await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
-    } finally {
-      await admin.disconnect();
+      // Wrong credentials or certificates end the start with one clear error instead of retries.
+      await verifyKafka(kafka);
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const existing = await admin.listTopics();
+        const missing = this.topics.filter((t) => !existing.includes(t));
+        if (missing.length > 0) await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+      } finally {
+        await admin.disconnect();
+      }
+    } catch (error) {
+      throw classifyKafkaError(error, undefined, connectionOf(kafka)) ?? error;
     }
     this.producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();

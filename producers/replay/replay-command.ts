@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { defaultNabDir } from '../../processors/anomaly/nab/corpus.js';
 import { aiopsError } from '../../runtime/errors.js';
+import { kafkaConnectionFromEnv } from '../../runtime/kafka-config.js';
+import type { KafkaConnection } from '../../runtime/kafka-config.js';
 import { kafkaClient } from '../../stack/clients/index.js';
 import { parseSpeedup } from './pacer.js';
 import type { Speedup } from './pacer.js';
@@ -34,7 +36,8 @@ options:
   --bucket-ms n        NAB/CSV: ingest's bucket length; rows of a file never share one (default 1000)
   --plan-out file      NAB/CSV: write the per-file shifts and nudges as JSON (to score the replay later)
   --keep-timestamps    --from-topic: keep the records' Kafka timestamps (default: stamped now)
-  --brokers list       bootstrap brokers (default AIOPS_KAFKA_BROKERS or 127.0.0.1:9092)
+  --brokers list       bootstrap brokers (default AIOPS_KAFKA_BROKERS or 127.0.0.1:9092); TLS and
+                       SASL from AIOPS_KAFKA_SECURITY_PROTOCOL and friends (docs/configuration.md)
   --json               print the result as one JSON line
 `;
 
@@ -50,7 +53,7 @@ function fmt(x: number): string {
 }
 
 /** `aiops replay`: NAB folders, CSV files or a recorded topic into a topic; returns the exit code. `connect` is for tests. */
-export async function runReplay(argv: string[], connect: (brokers: string[]) => Kafka = (brokers) => kafkaClient(brokers, 'aiops-replay')): Promise<number> {
+export async function runReplay(argv: string[], connect: (brokers: string[], connection: KafkaConnection) => Kafka = (_brokers, connection) => kafkaClient(connection, 'aiops-replay')): Promise<number> {
   let values;
   let positionals: string[];
   try {
@@ -94,8 +97,8 @@ export async function runReplay(argv: string[], connect: (brokers: string[]) => 
   if (!(Number.isInteger(bucketMs) && bucketMs >= 1_000 && 86_400_000 % bucketMs === 0)) throw aiopsError('CLI_USAGE', [`--bucket-ms: expected whole ms of at least 1000 that divide a day, got "${values['bucket-ms']}"`]);
   const topic = values.topic;
   if (values['from-topic'] === topic) throw aiopsError('CLI_USAGE', ['--from-topic and --topic must differ']);
-  const brokers = (values.brokers ?? process.env.AIOPS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()).filter((b) => b.length > 0);
-  const kafka = connect(brokers);
+  const connection = kafkaConnectionFromEnv(withBrokers(process.env, values.brokers));
+  const kafka = connect([...connection.brokers], connection);
   const say = (line: string): void => {
     if (!values.json) process.stdout.write(`${line}\n`);
   };
@@ -140,4 +143,12 @@ export async function runReplay(argv: string[], connect: (brokers: string[]) => 
   for (const f of r.files) say(`  ${f.name}: ${f.rows} rows, shifted ${f.shiftDays >= 0 ? '+' : ''}${f.shiftDays} days${f.nudged > 0 ? `, ${f.nudged} nudged (up to ${f.maxNudgeMs} ms)` : ''}${f.nonFinite > 0 ? `, ${f.nonFinite} not numbers` : ''}`);
   if (values['plan-out']) say(`plan written to ${values['plan-out']}`);
   return 0;
+}
+
+/** The environment with `--brokers` in place of AIOPS_KAFKA_BROKERS(_FILE), when given. */
+export function withBrokers(env: NodeJS.ProcessEnv, brokers: string | undefined): NodeJS.ProcessEnv {
+  if (brokers === undefined) return env;
+  const out: NodeJS.ProcessEnv = { ...env, AIOPS_KAFKA_BROKERS: brokers };
+  delete out.AIOPS_KAFKA_BROKERS_FILE;
+  return out;
 }

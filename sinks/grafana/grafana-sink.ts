@@ -1,6 +1,7 @@
 import kafkajs from 'kafkajs';
 import type { Kafka, Producer } from 'kafkajs';
 import { aiopsError } from '../../runtime/errors.js';
+import { kafkaConnectionFromEnv } from '../../runtime/kafka-config.js';
 import type { Logger } from '../../runtime/logger.js';
 import { readToEnd } from '../../runtime/read-to-end.js';
 import { processKafka } from '../../runtime/runner.js';
@@ -447,21 +448,18 @@ export class GrafanaSink implements Sink {
 /**
  * The sink from the environment: AIOPS_GRAFANA_URL (required), AIOPS_GRAFANA_TOKEN(_FILE) or
  * AIOPS_GRAFANA_USER with AIOPS_GRAFANA_PASSWORD(_FILE), AIOPS_GRAFANA_DASHBOARD_UID,
- * AIOPS_GRAFANA_ANNOTATIONS_TOPIC, and AIOPS_KAFKA_BROKERS for the mapping topic.
+ * AIOPS_GRAFANA_ANNOTATIONS_TOPIC, and the Kafka connection (AIOPS_KAFKA_*) for the mapping topic.
  */
 export function grafanaSinkFromEnv(env: NodeJS.ProcessEnv, log: Logger): GrafanaSink {
   if (!env.AIOPS_GRAFANA_URL) throw aiopsError('CONFIG_INVALID', ['  - AIOPS_GRAFANA_URL: required when the grafana sink is enabled (AIOPS_SINKS)']);
   const credentials = Credentials.fromEnv('AIOPS_GRAFANA', 'Bearer', env);
-  const brokers = (env.AIOPS_KAFKA_BROKERS || '127.0.0.1:9092')
-    .split(',')
-    .map((b) => b.trim())
-    .filter((b) => b !== '');
+  const connection = kafkaConnectionFromEnv(env);
   return new GrafanaSink({
     url: env.AIOPS_GRAFANA_URL,
     ...(credentials ? { credentials } : {}),
     ...(env.AIOPS_GRAFANA_DASHBOARD_UID ? { dashboardUid: env.AIOPS_GRAFANA_DASHBOARD_UID } : {}),
     ...(env.AIOPS_GRAFANA_ANNOTATIONS_TOPIC ? { mappingTopic: env.AIOPS_GRAFANA_ANNOTATIONS_TOPIC } : {}),
-    kafka: processKafka(brokers, 'aiops-sink-grafana'),
+    kafka: processKafka(connection, 'aiops-sink-grafana'),
     log,
   });
 }

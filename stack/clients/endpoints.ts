@@ -1,4 +1,14 @@
 import type { StackConfig } from '../config.js';
+import { existingStackCredentials, securityFiles } from '../components/kafka-security.js';
+
+/** The local stack's SASL_SSL listener: TLS with the stack's CA, SCRAM-SHA-256/512 or PLAIN. */
+export interface SaslSslEndpoint {
+  readonly brokers: readonly string[];
+  /** PEM CA that signed the broker certificate. */
+  readonly caFile: string;
+  readonly username: string;
+  readonly password: string;
+}
 
 /** Where the platform's real services answer: the local stack's, or external ones. */
 export interface StackEndpoints {
@@ -16,6 +26,8 @@ export interface StackEndpoints {
    * `aiops/autogen`, Flux at /api/v2/query, InfluxQL at /query.
    */
   readonly influxdb: string;
+  /** The SASL_SSL listener, when the stack has made its certificates and user (absent for external services). */
+  readonly kafkaSaslSsl?: SaslSslEndpoint;
   /** True when the endpoints came from the environment rather than the local stack. */
   readonly external: boolean;
 }
@@ -30,8 +42,16 @@ export function localEndpoints(config: StackConfig): StackEndpoints {
     alertmanager: `http://${host}:${ports.alertmanager.http}`,
     traceQuery: `http://${host}:${ports.jaeger.query}`,
     influxdb: `http://${host}:${ports.influxdb.http}`,
+    ...saslSsl(config),
     external: false,
   };
+}
+
+function saslSsl(config: StackConfig): { kafkaSaslSsl?: SaslSslEndpoint } {
+  const credentials = existingStackCredentials(config);
+  if (!credentials) return {};
+  const brokers = [`${config.host}:${config.ports.kafka.saslSsl}`];
+  return { kafkaSaslSsl: { brokers, caFile: securityFiles(config).caFile, username: credentials.username, password: credentials.password } };
 }
 
 /** Environment variables that point tests and tools at an already running set of services. */

@@ -1,5 +1,5 @@
 export { externalEndpointVariables, externalEndpoints, localEndpoints } from './endpoints.js';
-export type { StackEndpoints } from './endpoints.js';
+export type { SaslSslEndpoint, StackEndpoints } from './endpoints.js';
 export { collectMessages, createTopics, endOffsets, readTopicToEnd, kafkaClient, randomTopic } from './kafka-client.js';
 export type { CollectOptions, CollectedMessage } from './kafka-client.js';
 export { promQuery, promTargets } from './prometheus-client.js';

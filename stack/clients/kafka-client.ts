@@ -2,14 +2,19 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { aiopsError } from '../../runtime/errors.js';
+import { asConnection, createKafka } from '../../runtime/kafka-connect.js';
+import type { KafkaConnection } from '../../runtime/kafka-config.js';
 import { readToEnd } from '../../runtime/read-to-end.js';
 
-const { Kafka: KafkaClass, logLevel } = kafkajs;
+const { logLevel } = kafkajs;
 
-/** A kafkajs client for tools and tests, quiet unless AIOPS_KAFKA_LOG_LEVEL says otherwise. */
-export function kafkaClient(brokers: readonly string[], clientId = 'aiops-tools'): Kafka {
+/**
+ * A kafkajs client for tools and tests, quiet unless AIOPS_KAFKA_LOG_LEVEL says otherwise. `target`
+ * is a broker list (plaintext) or a connection from `kafkaConnectionFromEnv` (TLS, SASL).
+ */
+export function kafkaClient(target: KafkaConnection | readonly string[], clientId = 'aiops-tools'): Kafka {
   const level = (process.env.AIOPS_KAFKA_LOG_LEVEL ?? 'NOTHING').toUpperCase() as keyof typeof logLevel;
-  return new KafkaClass({ clientId, brokers: [...brokers], logLevel: logLevel[level] ?? logLevel.NOTHING });
+  return createKafka(asConnection(target), { clientId, logLevel: logLevel[level] ?? logLevel.NOTHING });
 }
 
 /** A message as collected, with where it came from. */

@@ -1,11 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { projectRoot, versions } from '../config.js';
 import type { StackConfig } from '../config.js';
 import { fileHash, isComplete, markComplete, requireTool, runLogged } from '../install.js';
 import type { Health, LaunchSpec, StackComponent } from '../types.js';
+import { ensureBrokerCertificates, podGateway, runRedacted, securityFiles, stackCredentials } from './kafka-security.js';
+import type { KafkaStackCredentials } from './kafka-security.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -20,6 +22,24 @@ function libsDir(config: StackConfig): string {
 
 export function kafkaBrokers(config: StackConfig): string[] {
   return [`${config.host}:${config.ports.kafka.broker}`];
+}
+
+/** Bootstrap address of the SASL_SSL listener (TLS with the stack's CA, SCRAM-SHA-256/512 or PLAIN). */
+export function kafkaSaslSslBrokers(config: StackConfig): string[] {
+  return [`${config.host}:${config.ports.kafka.saslSsl}`];
+}
+
+/** Bootstrap address of the plaintext listener for pods, as a container behind the pod gateway sees it. */
+export function kafkaPodBrokers(config: StackConfig): string[] {
+  return [`${podGateway()}:${config.ports.kafka.pod}`];
+}
+
+const scramMechanisms = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+
+/** Marks which SCRAM user the data dir holds, so it is created once per data dir and password. */
+function scramMarker(dataDir: string, credentials: KafkaStackCredentials): { file: string; content: string } {
+  const digest = createHash('sha256').update(`${credentials.username}\0${credentials.password}`).digest('hex');
+  return { file: join(dataDir, 'aiops-scram-users'), content: `${credentials.username} ${digest}\n` };
 }
 
 function admin(config: StackConfig) {
@@ -70,24 +90,42 @@ export const kafka: StackComponent = {
     const dataDir = join(config.dataDir, 'kafka');
     mkdirSync(runDir, { recursive: true });
     mkdirSync(dataDir, { recursive: true });
+    const tls = await ensureBrokerCertificates(config);
+    const credentials = stackCredentials(config);
     const properties = renderTemplate(readFileSync(join(projectRoot, 'compose/kafka/server.properties'), 'utf8'), {
       AIOPS_KAFKA_HOST: config.host,
       AIOPS_KAFKA_PORT: String(config.ports.kafka.broker),
       AIOPS_KAFKA_CONTROLLER_PORT: String(config.ports.kafka.controller),
+      AIOPS_KAFKA_SASL_SSL_PORT: String(config.ports.kafka.saslSsl),
+      AIOPS_KAFKA_POD_PORT: String(config.ports.kafka.pod),
+      AIOPS_KAFKA_POD_HOST: podGateway(),
+      AIOPS_KAFKA_SSL_KEYSTORE: tls.keystore,
+      AIOPS_KAFKA_SSL_TRUSTSTORE: tls.truststore,
+      AIOPS_KAFKA_SSL_STORE_PASSWORD: tls.storePassword,
+      AIOPS_KAFKA_SASL_USERNAME: credentials.username,
+      AIOPS_KAFKA_SASL_PASSWORD: credentials.password,
       AIOPS_KAFKA_LOG_DIRS: dataDir,
     });
     const propertiesFile = join(runDir, 'server.properties');
-    writeFileSync(propertiesFile, properties);
+    // It holds the store password and the PLAIN user's password.
+    writeFileSync(propertiesFile, properties, { mode: 0o600 });
+    chmodSync(propertiesFile, 0o600);
     const classpath = join(libsDir(config), 'libs', '*');
     const java = requireTool('java', 'the Kafka broker runs on the JDK');
     const log4j = `-Dlog4j.configuration=file:${join(projectRoot, 'compose/kafka/log4j.properties')}`;
     if (!existsSync(join(dataDir, 'meta.properties'))) {
       // KRaft storage must be formatted once with a cluster id before the first start.
+      // The SCRAM users go into the first metadata records; a data dir formatted before the
+      // SASL_SSL listener existed gets them through the admin API after start (afterStart).
       const clusterId = randomBytes(16).toString('base64url');
-      await runLogged(java, ['-cp', classpath, log4j, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted'], {
+      const scram = scramMechanisms.flatMap((m) => ['--add-scram', `${m}=[name=${credentials.username},password=${credentials.password}]`]);
+      await runRedacted(java, ['-cp', classpath, log4j, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted', ...scram], {
         logFile: join(config.logDir, 'kafka.log'),
         what: 'Kafka storage format',
+        secrets: [credentials.password],
       });
+      const marker = scramMarker(dataDir, credentials);
+      writeFileSync(marker.file, marker.content);
     }
     return {
       command: java,
@@ -120,6 +158,7 @@ export const kafka: StackComponent = {
   },
 
   async afterStart(config) {
+    await ensureScramUsers(config);
     const client = admin(config);
     try {
       await client.connect();
@@ -137,10 +176,52 @@ export const kafka: StackComponent = {
   },
 
   addresses(config) {
-    return { brokers: kafkaBrokers(config).join(',') };
+    const files = securityFiles(config);
+    return {
+      brokers: kafkaBrokers(config).join(','),
+      saslSslBrokers: kafkaSaslSslBrokers(config).join(','),
+      saslSslCaFile: files.caFile,
+      saslSslCredentialsFile: files.credentialsFile,
+      podBrokers: kafkaPodBrokers(config).join(','),
+    };
   },
 
   ports(config) {
-    return [config.ports.kafka.broker, config.ports.kafka.controller];
+    const p = config.ports.kafka;
+    return [p.broker, p.controller, p.saslSsl, p.pod];
   },
 };
+
+/**
+ * Creates the stack's SCRAM user (both mechanisms) through the admin API when the data dir does
+ * not hold it yet: a data dir formatted by an older configuration, or a changed password.
+ * kafkajs cannot alter SCRAM credentials, so Kafka's own ConfigCommand does it.
+ */
+async function ensureScramUsers(config: StackConfig): Promise<void> {
+  const dataDir = join(config.dataDir, 'kafka');
+  const credentials = stackCredentials(config);
+  const marker = scramMarker(dataDir, credentials);
+  if (existsSync(marker.file) && readFileSync(marker.file, 'utf8') === marker.content) return;
+  const java = requireTool('java', 'the Kafka broker runs on the JDK');
+  const scram = scramMechanisms.map((m) => `${m}=[password=${credentials.password}]`).join(',');
+  await runRedacted(
+    java,
+    [
+      '-cp',
+      join(libsDir(config), 'libs', '*'),
+      `-Dlog4j.configuration=file:${join(projectRoot, 'compose/kafka/log4j.properties')}`,
+      'kafka.admin.ConfigCommand',
+      '--bootstrap-server',
+      kafkaBrokers(config).join(','),
+      '--alter',
+      '--add-config',
+      scram,
+      '--entity-type',
+      'users',
+      '--entity-name',
+      credentials.username,
+    ],
+    { logFile: join(config.logDir, 'kafka.log'), what: 'Kafka SCRAM users', secrets: [credentials.password] },
+  );
+  writeFileSync(marker.file, marker.content);
+}
