@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { configuredSinks } from '../../../cli/sinks-command.js';
+import { demoAdminMode, parseDemoAppArgs } from '../../../producers/demo-app/config.js';
+import type { DemoAppConfig } from '../../../producers/demo-app/config.js';
+import { parseDuration, parseMixSpec } from '../../../producers/loadgen/cli.js';
 import { projectRoot } from '../../../stack/config.js';
 import { ensureTool } from '../../../stack/tools.js';
 import { commandRequirements, composeProblems, knownVariables, loadCompose, withDefaults } from './compose-references.js';
@@ -156,6 +160,31 @@ describe('compose/docker-compose.yaml', () => {
     expect(env('demo-app').OTEL_SERVICE_NAME).toBe('demo-shop');
     expect(env('demo-app').OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://otel-collector:4318');
     expect((model.services.loadgen as { command: string[] }).command.slice(0, 5)).toEqual(['loadgen', '--url', 'http://demo-app:8080', '--rate', '25']);
+  });
+
+  it("the platform's own configuration accepts the services' environments: the sinks named, the shop's schedule, the load's mix", async () => {
+    const model = loadCompose([base]);
+    const env = (name: string, extra: Record<string, string> = {}): Record<string, string> => ({
+      ...Object.fromEntries(Object.entries((model.services[name] as { environment: Record<string, unknown> }).environment).map(([k, v]) => [k, withDefaults(String(v)) ?? ''])),
+      ...extra,
+    });
+    const withoutToken = await configuredSinks(env('sinks'));
+    expect(withoutToken.map((s) => s.name)).toEqual(['alertmanager', 'influxdb']);
+    // With a token, the Grafana sink joins (Compose's ${AIOPS_GRAFANA_TOKEN:+,grafana}).
+    const sinksWithToken = env('sinks', { AIOPS_GRAFANA_TOKEN: 'glsa_example' });
+    sinksWithToken.AIOPS_SINKS = String((model.services.sinks as { environment: Record<string, string> }).environment.AIOPS_SINKS).replace('${AIOPS_GRAFANA_TOKEN:+,grafana}', ',grafana');
+    expect((await configuredSinks(sinksWithToken)).map((s) => s.name)).toEqual(['alertmanager', 'grafana', 'influxdb']);
+
+    const shop = parseDemoAppArgs([], env('demo-app'));
+    expect(shop?.host).toBe('0.0.0.0');
+    expect(shop?.serviceName).toBe('demo-shop');
+    expect(shop?.schedule).toHaveLength(2);
+    expect(demoAdminMode(shop as DemoAppConfig)).toEqual({ mode: 'off' });
+    expect(demoAdminMode(parseDemoAppArgs([], env('demo-app', { AIOPS_DEMO_FAULTS_TOKEN: 'a-token-of-16-chars' })) as DemoAppConfig).mode).toBe('token');
+
+    const load = (model.services.loadgen as { command: string[] }).command;
+    expect(parseMixSpec(load[load.indexOf('--mix') + 1] ?? '')).toEqual({ 'GET /api/users': 5, 'GET /api/users/:id': 2, 'POST /api/orders': 2, 'GET /api/checkout': 1 });
+    expect(parseDuration(load[load.indexOf('--duration') + 1] ?? '')).toBe(86_400_000);
   });
 
   it('docs/deploy.md "Docker Compose" names only files, services, volumes, profiles and variables that exist', () => {
