@@ -1,0 +1,258 @@
+/**
+ * OpenSLO v1: documents of kind SLO and SLI are read; Service, AlertPolicy, AlertCondition,
+ * AlertNotificationTarget and DataSource are accepted and ignored. `spec.indicatorRef` names an
+ * SLI document of any file of the same call. SLIs are `ratioMetric` (counter: true; good or bad,
+ * and total) or `thresholdMetric` (a query on the duration histogram, any part, without le or
+ * status matchers, with the objective's `op: lt|lte` and `value` as the latency threshold in the
+ * histogram's unit). A `metricSource` is `type: Prometheus` with `spec.query`, or native
+ * (formats/aiops.ts). `spec.timeWindow` has one entry: rolling (`m`, `h`, `d`, `w`) when
+ * `isRolling` is true or there is no calendar; otherwise calendar periods (`d`, `w`, `M`, `Q` = 3
+ * months, `Y`) from `calendar.startTime` ('YYYY-MM-DD HH:mm:ss', wall time in
+ * `calendar.timeZone`). Alerting comes from `metadata.annotations` (see docs/slo.md).
+ */
+
+import { localToInstant } from '../calendar.js';
+import {
+  DAY,
+  HOUR,
+  MINUTE,
+  WEEK,
+  assemble,
+  at,
+  bool,
+  checkName,
+  defaultMinEvents,
+  isObj,
+  list,
+  num,
+  obj,
+  ratio,
+  show,
+  str,
+  stringMap,
+} from '../model.js';
+import type { Obj, Scope } from '../model.js';
+import { operandFromPromql, ratioDraft, thresholdDraft, toSeconds } from '../sli.js';
+import type { Draft, Operand } from '../sli.js';
+import type { SloSpec, SloWindow } from '../types.js';
+import { operandFromNative } from './aiops.js';
+
+/** A `{ metricSource: ... }` holder (OpenSLO). */
+function operandFromSource(s: Scope, holder: Obj, path: string): Operand | undefined {
+  const source = obj(s, holder, 'metricSource', path, true);
+  if (!source) return undefined;
+  const mp = at(path, 'metricSource');
+  const type = str(s, source, 'type', mp, true);
+  const spec = obj(s, source, 'spec', mp, true);
+  if (type === undefined || spec === undefined) return undefined;
+  const sp = at(mp, 'spec');
+  if (type.toLowerCase() === 'prometheus') {
+    const key = spec.query === undefined && spec.promql !== undefined ? 'promql' : 'query';
+    const query = str(s, spec, key, sp, true);
+    return query === undefined ? undefined : operandFromPromql(s, query, at(sp, key));
+  }
+  if (type === 'aiops') return operandFromNative(s, spec, sp);
+  return s.fail(at(mp, 'type'), `metric source type ${show(type)} is not supported (Prometheus, aiops)`);
+}
+
+/** An OpenSLO SLI spec (of an SLI document or an inline indicator). */
+export function openSloSli(s: Scope, spec: Obj, path: string): Draft | undefined {
+  if (spec.ratioMetric !== undefined && spec.thresholdMetric !== undefined) return s.fail(path, 'give ratioMetric or thresholdMetric, not both');
+  if (spec.thresholdMetric !== undefined) {
+    const t = obj(s, spec, 'thresholdMetric', path);
+    const op = t && operandFromSource(s, t, at(path, 'thresholdMetric'));
+    return op && thresholdDraft(s, op);
+  }
+  const r = obj(s, spec, 'ratioMetric', path);
+  if (spec.ratioMetric === undefined) return s.fail(path, 'ratioMetric or thresholdMetric is required');
+  if (!r) return undefined;
+  const rp = at(path, 'ratioMetric');
+  let ok = true;
+  if (r.counter !== undefined && r.counter !== true) ok = s.fail(at(rp, 'counter'), `only counters (counter: true) are supported, got ${show(r.counter)}`) ?? false;
+  if (r.raw !== undefined || r.rawType !== undefined) ok = s.fail(at(rp, 'raw'), 'raw ratios are not supported; give good or bad, and total') ?? false;
+  if (r.good !== undefined && r.bad !== undefined) return s.fail(rp, 'give good or bad, not both');
+  if (r.good === undefined && r.bad === undefined) return s.fail(rp, 'good or bad is required');
+  const role = r.good !== undefined ? 'good' : 'bad';
+  const partHolder = obj(s, r, role, rp);
+  const totalHolder = obj(s, r, 'total', rp, true);
+  const part = partHolder && operandFromSource(s, partHolder, at(rp, role));
+  const total = totalHolder && operandFromSource(s, totalHolder, at(rp, 'total'));
+  if (!ok || !part || !total) return undefined;
+  return ratioDraft(s, role, part, total);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Windows
+
+/** The instant a wall-clock time (given as if it were UTC) has in a zone (see calendar.ts). */
+function zonedToUtc(localAsUtcMs: number, timeZone: string): number {
+  return localToInstant(timeZone, localAsUtcMs);
+}
+
+const rollingUnits: Readonly<Record<string, number>> = { m: MINUTE, h: HOUR, d: DAY, w: WEEK };
+const calendarUnits: Readonly<Record<string, readonly ['day' | 'week' | 'month' | 'year', number]>> = {
+  d: ['day', 1],
+  w: ['week', 1],
+  M: ['month', 1],
+  Q: ['month', 3],
+  Y: ['year', 1],
+};
+
+function openSloWindow(s: Scope, spec: Obj): SloWindow | undefined {
+  const windows = list(s, spec, 'timeWindow', 'spec', true);
+  if (!windows) return undefined;
+  if (windows.length !== 1) return s.fail('spec.timeWindow', `exactly one time window is supported, got ${windows.length}`);
+  const p = 'spec.timeWindow[0]';
+  const w = windows[0];
+  if (!isObj(w)) return s.fail(p, `must be a mapping, got ${show(w)}`);
+  const duration = str(s, w, 'duration', p, true);
+  const isRolling = bool(s, w, 'isRolling', p);
+  const calendar = obj(s, w, 'calendar', p);
+  if (duration === undefined) return undefined;
+  const m = /^([1-9]\d*)([mhdwMQY])$/.exec(duration);
+  if (!m) return s.fail(at(p, 'duration'), `must be a count and a unit (m, h, d, w, M, Q, Y), e.g. 30d or 1M, got ${show(duration)}`);
+  const count = Number(m[1]);
+  const unit = m[2] ?? '';
+  if (isRolling ?? w.calendar === undefined) {
+    if (w.calendar !== undefined) return s.fail(at(p, 'calendar'), 'a rolling window (isRolling: true) takes no calendar');
+    const ms = rollingUnits[unit];
+    if (ms === undefined) return s.fail(at(p, 'duration'), `a rolling window needs a fixed length (m, h, d or w), got ${duration}`);
+    return { kind: 'rolling', durationMs: count * ms };
+  }
+  const cp = at(p, 'calendar');
+  if (!calendar) return w.calendar === undefined ? s.fail(cp, 'is required for a calendar window (isRolling: false)') : undefined;
+  const cu = calendarUnits[unit];
+  const startTime = str(s, calendar, 'startTime', cp, true);
+  const timeZone = str(s, calendar, 'timeZone', cp, true);
+  if (!cu) return s.fail(at(p, 'duration'), `a calendar window needs d, w, M, Q or Y, got ${duration}`);
+  if (startTime === undefined || timeZone === undefined) return undefined;
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone });
+  } catch {
+    return s.fail(at(cp, 'timeZone'), `unknown time zone ${show(timeZone)}`);
+  }
+  const t = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/.exec(startTime);
+  const f = t ? t.slice(1).map(Number) : [];
+  const [y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0] = f;
+  const local = Date.UTC(y, mo - 1, d, h, mi, sec);
+  const back = new Date(local);
+  if (!t || back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) {
+    return s.fail(at(cp, 'startTime'), `must be a local time 'YYYY-MM-DD HH:mm:ss', got ${show(startTime)}`);
+  }
+  return { kind: 'calendar', unit: cu[0], count: count * cu[1], timeZone, startMs: zonedToUtc(local, timeZone) };
+}
+
+const aiopsAnnotations = 'aiops.page, aiops.ticket, aiops.minEvents, aiops.alertName, aiops.alertLabel.<name>, aiops.alertAnnotation.<name>';
+
+/** OpenSLO `metadata.annotations` → alerting and minEvents. */
+function annotationSettings(s: Scope, annotations: Record<string, string>) {
+  const out = { page: true, ticket: true, minEvents: defaultMinEvents, alertName: undefined as string | undefined, labels: {} as Record<string, string>, annotations: {} as Record<string, string> };
+  for (const [key, value] of Object.entries(annotations)) {
+    if (!key.startsWith('aiops.')) continue;
+    const path = `metadata.annotations.${key}`;
+    if (key === 'aiops.page' || key === 'aiops.ticket') {
+      if (value !== 'true' && value !== 'false') s.fail(path, `must be 'true' or 'false', got ${show(value)}`);
+      else out[key === 'aiops.page' ? 'page' : 'ticket'] = value === 'true';
+    } else if (key === 'aiops.minEvents') {
+      if (!/^\d+$/.test(value)) s.fail(path, `must be a whole number >= 0, got ${show(value)}`);
+      else out.minEvents = Number(value);
+    } else if (key === 'aiops.alertName') {
+      if (value === '') s.fail(path, 'must not be empty');
+      else out.alertName = value;
+    } else if (key.startsWith('aiops.alertLabel.') && key.length > 'aiops.alertLabel.'.length) {
+      out.labels[key.slice('aiops.alertLabel.'.length)] = value;
+    } else if (key.startsWith('aiops.alertAnnotation.') && key.length > 'aiops.alertAnnotation.'.length) {
+      out.annotations[key.slice('aiops.alertAnnotation.'.length)] = value;
+    } else {
+      s.fail(path, `unknown annotation (known: ${aiopsAnnotations})`);
+    }
+  }
+  return out;
+}
+
+/** Looks an SLI document up by name: undefined when there is none; `draft` undefined when it is invalid. */
+export type SliLookup = (name: string) => { draft: Draft | undefined } | undefined;
+/** Registers an SLO name, reporting it when another SLO has it. */
+export type ClaimName = (s: Scope, name: string, path: string) => void;
+
+export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup: SliLookup, claim: ClaimName): SloSpec | undefined {
+  const metadata = obj(s, doc, 'metadata', '', true) ?? {};
+  const name = checkName(s, str(s, metadata, 'name', 'metadata', true), 'metadata.name');
+  if (name !== undefined) claim(s, name, 'metadata.name');
+  const displayName = str(s, metadata, 'displayName', 'metadata');
+  const labels = stringMap(s, metadata, 'labels', 'metadata', true);
+  const settings = annotationSettings(s, stringMap(s, metadata, 'annotations', 'metadata'));
+  const spec = obj(s, doc, 'spec', '', true) ?? {};
+  const description = str(s, spec, 'description', 'spec') ?? displayName ?? '';
+  const specService = str(s, spec, 'service', 'spec');
+
+  let draft: Draft | undefined;
+  if (spec.indicator !== undefined && spec.indicatorRef !== undefined) {
+    s.fail('spec', 'give indicator or indicatorRef, not both');
+  } else if (spec.indicator !== undefined) {
+    const indicator = obj(s, spec, 'indicator', 'spec');
+    const sliSpec = indicator && obj(s, indicator, 'spec', 'spec.indicator', true);
+    draft = sliSpec && openSloSli(s, sliSpec, 'spec.indicator.spec');
+  } else if (spec.indicatorRef !== undefined) {
+    const ref = str(s, spec, 'indicatorRef', 'spec');
+    const found = ref === undefined ? undefined : lookup(ref);
+    if (ref !== undefined && !found) s.fail('spec.indicatorRef', `no SLI named ${show(ref)} in the files given`);
+    draft = found?.draft;
+  } else {
+    s.fail('spec', 'indicator or indicatorRef is required');
+  }
+
+  const window = openSloWindow(s, spec);
+  const method = str(s, spec, 'budgetingMethod', 'spec');
+  if (method !== undefined && method !== 'Occurrences') {
+    s.fail(
+      'spec.budgetingMethod',
+      method === 'Timeslices' || method === 'RatioTimeslices' ? `${method} is not supported (only Occurrences)` : `unknown method ${show(method)} (only Occurrences is supported)`,
+    );
+  }
+
+  let objective: number | undefined;
+  const objectives = list(s, spec, 'objectives', 'spec', true);
+  if (objectives && objectives.length !== 1) s.fail('spec.objectives', `exactly one objective is supported, got ${objectives.length}`);
+  const o = objectives?.[0];
+  const op = 'spec.objectives[0]';
+  if (objectives && objectives.length > 0 && !isObj(o)) s.fail(op, `must be a mapping, got ${show(o)}`);
+  if (isObj(o)) {
+    const target = num(s, o, 'target', op);
+    const percent = num(s, o, 'targetPercent', op);
+    if (o.target !== undefined && o.targetPercent !== undefined) s.fail(op, 'give target or targetPercent, not both');
+    else if (o.target === undefined && o.targetPercent === undefined) s.fail(op, 'target or targetPercent is required');
+    else if (target !== undefined && !(target > 0 && target < 1)) s.fail(at(op, 'target'), `must be in (0, 1), got ${target}`);
+    else if (percent !== undefined && !(percent > 0 && percent < 100)) s.fail(at(op, 'targetPercent'), `must be in (0, 100), got ${percent}`);
+    else objective = target ?? (percent === undefined ? undefined : ratio(percent, 100));
+    if (o.indicator !== undefined || o.indicatorRef !== undefined) s.fail(op, 'per-objective indicators (composite SLOs) are not supported');
+    if (draft?.kind === 'threshold') {
+      const cmp = str(s, o, 'op', op, true);
+      const value = num(s, o, 'value', op, true);
+      if (cmp !== undefined && cmp !== 'lt' && cmp !== 'lte') s.fail(at(op, 'op'), `a latency objective needs lt or lte, got ${show(cmp)}`);
+      else if (value !== undefined && !(value > 0)) s.fail(at(op, 'value'), `must be > 0, got ${value}`);
+      else if (cmp !== undefined && value !== undefined) {
+        const thresholdSeconds = toSeconds(s, value, draft.unit, draft.name, at(op, 'value'));
+        draft = thresholdSeconds === undefined ? undefined : { kind: 'latency', metric: draft.metric, selector: draft.selector, thresholdSeconds };
+      }
+    }
+  }
+  if (name === undefined || draft === undefined || draft.kind === 'threshold' || window === undefined || objective === undefined) return undefined;
+  return assemble(s, {
+    name,
+    specService,
+    servicePath: 'spec.service',
+    description,
+    objective,
+    draft,
+    window,
+    minEvents: settings.minEvents,
+    page: settings.page,
+    ticket: settings.ticket,
+    alertName: settings.alertName,
+    alertLabels: settings.labels,
+    alertAnnotations: settings.annotations,
+    labels,
+    source,
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * Sloth prometheus/v1. The SLO's name is `<service>-<name>`, as Sloth names its SLO ids.
+ * `sli.events` takes one selector as error_query, or, for latency, `total - good`;
+ * `sli.raw.error_ratio_query` is accepted only as `1 - (good / total)`.
+ */
+
+import {
+  Scope,
+  assemble,
+  at,
+  bool,
+  checkName,
+  defaultMinEvents,
+  defaultSlothPeriodMs,
+  isObj,
+  list,
+  num,
+  obj,
+  ratio,
+  show,
+  str,
+  stringMap,
+} from '../model.js';
+import type { Obj } from '../model.js';
+import { parseSliExpression } from '../promql.js';
+import type { SliQuery } from '../promql.js';
+import { formatSelector, operandFromPromql, operandFromQuery, ratioDraft, sameSelector } from '../sli.js';
+import type { Draft } from '../sli.js';
+import type { SloSpec } from '../types.js';
+import type { ClaimName } from './openslo.js';
+
+function isQuery(e: unknown): e is { type: 'query'; query: SliQuery } {
+  return isObj(e) && e.type === 'query';
+}
+
+/** Sloth `sli`: events (one selector, or total - good), or raw `1 - (good / total)`. */
+function slothSli(s: Scope, sli: Obj, path: string): Draft | undefined {
+  const given = ['events', 'raw', 'plugin'].filter((k) => sli[k] !== undefined);
+  if (given.length !== 1) return s.fail(path, given.length === 0 ? 'events is required' : `give one of ${given.join(', ')}`);
+  if (sli.plugin !== undefined) return s.fail(at(path, 'plugin'), 'SLI plugins are not supported; use events');
+  if (sli.raw !== undefined) {
+    const raw = obj(s, sli, 'raw', path);
+    const rp = at(path, 'raw');
+    const text = raw && str(s, raw, 'error_ratio_query', rp, true);
+    if (text === undefined) return undefined;
+    const qp = at(rp, 'error_ratio_query');
+    const e = parseSliExpression(text);
+    if ('error' in e) return s.fail(qp, e.error);
+    if (e.type === 'binary' && e.op === '-' && e.left.type === 'number' && e.left.value === 1 && e.right.type === 'binary' && e.right.op === '/') {
+      const { left, right } = e.right;
+      if (isQuery(left) && isQuery(right)) {
+        const good = operandFromQuery(s, left.query, qp);
+        const total = operandFromQuery(s, right.query, qp);
+        return good && total && ratioDraft(s, 'good', good, total);
+      }
+    }
+    return s.fail(qp, 'raw SLIs are not supported; use events (raw is accepted only as 1 - (good / total), e.g. a latency bucket over the count)');
+  }
+  const events = obj(s, sli, 'events', path);
+  if (!events) return undefined;
+  const ep = at(path, 'events');
+  const errorText = str(s, events, 'error_query', ep, true);
+  const totalText = str(s, events, 'total_query', ep, true);
+  const total = totalText === undefined ? undefined : operandFromPromql(s, totalText, at(ep, 'total_query'));
+  if (errorText === undefined) return undefined;
+  const qp = at(ep, 'error_query');
+  const e = parseSliExpression(errorText);
+  if ('error' in e) return s.fail(qp, e.error);
+  if (e.type === 'query') {
+    const bad = operandFromQuery(s, e.query, qp);
+    return bad && total && ratioDraft(s, 'bad', bad, total);
+  }
+  if (e.type === 'binary' && e.op === '-' && isQuery(e.left) && isQuery(e.right)) {
+    const all = operandFromQuery(s, e.left.query, qp);
+    const good = operandFromQuery(s, e.right.query, qp);
+    if (!all || !good || !total) return undefined;
+    if (all.metric !== total.metric || all.part !== total.part || !sameSelector(all.selector, total.selector) || all.status || all.le !== undefined) {
+      return s.fail(qp, `in total - good, the left side (${all.name}${formatSelector(all.selector)}) must select what total_query selects`);
+    }
+    return ratioDraft(s, 'good', good, total);
+  }
+  return s.fail(qp, 'only one selector, or total - good (sum(rate(X_count{...}[{{.window}}])) - sum(rate(X_bucket{le="0.25",...}[{{.window}}]))), is supported');
+}
+
+/** One Sloth document: its SLOs, numbered from `firstIndex` through the file. */
+export function slothDoc(problems: string[], top: Scope, file: string, doc: Obj, firstIndex: number, claim: ClaimName): SloSpec[] {
+  const out: SloSpec[] = [];
+  const service = str(top, doc, 'service', '', true);
+  if (service === '') top.fail('service', 'must not be empty');
+  const fileLabels = stringMap(top, doc, 'labels', '');
+  const slos = list(top, doc, 'slos', '', true) ?? [];
+  if (Array.isArray(doc.slos) && slos.length === 0) top.fail('slos', 'must not be empty');
+  slos.forEach((slo, i) => {
+    const index = firstIndex + i;
+    const s = new Scope(problems, `${file}#${index}`);
+    const p = `slos[${i}]`;
+    if (!isObj(slo)) return s.fail(p, `must be a mapping, got ${show(slo)}`);
+    const short = str(s, slo, 'name', p, true);
+    const name = service && short !== undefined ? checkName(s, `${service}-${short}`, at(p, 'name')) : undefined;
+    if (name !== undefined) claim(s, name, at(p, 'name'));
+    const percent = num(s, slo, 'objective', p, true);
+    if (percent !== undefined && !(percent > 0 && percent < 100)) s.fail(at(p, 'objective'), `must be a percentage in (0, 100), got ${percent}`);
+    const description = str(s, slo, 'description', p) ?? '';
+    const labels = { ...fileLabels, ...stringMap(s, slo, 'labels', p) };
+    const sli = obj(s, slo, 'sli', p, true);
+    const draft = sli && slothSli(s, sli, at(p, 'sli'));
+    const alerting = obj(s, slo, 'alerting', p) ?? {};
+    const ap = at(p, 'alerting');
+    const alertName = str(s, alerting, 'name', ap);
+    const alertLabels = stringMap(s, alerting, 'labels', ap);
+    const alertAnnotations = stringMap(s, alerting, 'annotations', ap);
+    const pageAlert = obj(s, alerting, 'page_alert', ap) ?? {};
+    const ticketAlert = obj(s, alerting, 'ticket_alert', ap) ?? {};
+    const page = bool(s, pageAlert, 'disable', at(ap, 'page_alert')) !== true;
+    const ticket = bool(s, ticketAlert, 'disable', at(ap, 'ticket_alert')) !== true;
+    if (name === undefined || percent === undefined || !(percent > 0 && percent < 100) || !draft || service === undefined) return undefined;
+    const spec = assemble(s, {
+      name,
+      specService: service,
+      servicePath: 'service',
+      description,
+      objective: ratio(percent, 100),
+      draft,
+      window: { kind: 'rolling', durationMs: defaultSlothPeriodMs },
+      minEvents: defaultMinEvents,
+      page,
+      ticket,
+      alertName,
+      alertLabels,
+      alertAnnotations,
+      labels,
+      source: { file, format: 'sloth', index },
+    });
+    if (spec) out.push(spec);
+    return undefined;
+  });
+  return out;
+}
