@@ -5,9 +5,36 @@ import type { StackConfig } from '../config.js';
 import { fileHash, isComplete, markComplete, requireTool, runLogged } from '../install.js';
 import { httpProbe } from '../probes.js';
 import type { StackComponent } from '../types.js';
+import { securityFiles, stackCredentials } from './kafka-security.js';
 
 const manifest = join(projectRoot, 'stack/otelcol/builder-config.yaml');
 export const otelcolConfigFile = join(projectRoot, 'compose/otelcol/config.yaml');
+
+/** Overlays merged over the base config (`--config` in order) for the Kafka exporter's security. */
+export const otelcolKafkaOverlays = Object.freeze({
+  tls: join(projectRoot, 'compose/otelcol/kafka-tls.yaml'),
+  sasl: join(projectRoot, 'compose/otelcol/kafka-sasl.yaml'),
+});
+
+/** The config files, base first, for a Kafka security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL). */
+export function otelcolConfigFiles(securityProtocol: string): string[] {
+  const protocol = securityProtocol.toUpperCase();
+  return [
+    otelcolConfigFile,
+    ...(protocol === 'SSL' || protocol === 'SASL_SSL' ? [otelcolKafkaOverlays.tls] : []),
+    ...(protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL' ? [otelcolKafkaOverlays.sasl] : []),
+  ];
+}
+
+/**
+ * How the local stack's collector reaches Kafka: AIOPS_STACK_OTELCOL_KAFKA_SECURITY=SASL_SSL exports
+ * over the SASL_SSL listener (the stack's CA, its user, SCRAM-SHA-512); PLAINTEXT (default) as before.
+ */
+export function otelcolKafkaSecurity(env: NodeJS.ProcessEnv = process.env): 'PLAINTEXT' | 'SASL_SSL' {
+  const value = (env.AIOPS_STACK_OTELCOL_KAFKA_SECURITY ?? 'PLAINTEXT').toUpperCase();
+  if (value !== 'PLAINTEXT' && value !== 'SASL_SSL') throw new Error(`AIOPS_STACK_OTELCOL_KAFKA_SECURITY=${value}: expected PLAINTEXT or SASL_SSL`);
+  return value;
+}
 
 function buildDir(config: StackConfig): string {
   return join(config.cacheDir, 'otelcol', fileHash(manifest));
@@ -33,10 +60,23 @@ async function ensureBuilder(config: StackConfig, logFile: string): Promise<stri
 }
 
 /** Environment that points the shared collector config at the local stack's addresses. */
-export function otelcolEnv(config: StackConfig): Record<string, string> {
+export function otelcolEnv(config: StackConfig, security: 'PLAINTEXT' | 'SASL_SSL' = 'PLAINTEXT'): Record<string, string> {
   const { host, ports } = config;
+  const kafka: Record<string, string> =
+    security === 'SASL_SSL'
+      ? (() => {
+          const credentials = stackCredentials(config);
+          return {
+            AIOPS_KAFKA_BROKERS: `${host}:${ports.kafka.saslSsl}`,
+            AIOPS_KAFKA_SSL_CA_FILE: securityFiles(config).caFile,
+            AIOPS_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+            AIOPS_KAFKA_SASL_USERNAME: credentials.username,
+            AIOPS_KAFKA_SASL_PASSWORD: credentials.password,
+          };
+        })()
+      : { AIOPS_KAFKA_BROKERS: `${host}:${ports.kafka.broker}` };
   return {
-    AIOPS_KAFKA_BROKERS: `${host}:${ports.kafka.broker}`,
+    ...kafka,
     AIOPS_OTELCOL_GRPC_ENDPOINT: `${host}:${ports.otelcol.grpc}`,
     AIOPS_OTELCOL_HTTP_ENDPOINT: `${host}:${ports.otelcol.http}`,
     AIOPS_OTELCOL_PROMETHEUS_ENDPOINT: `${host}:${ports.otelcol.prometheus}`,
@@ -74,7 +114,9 @@ export const otelcol: StackComponent = {
   },
 
   async prepare(config) {
-    return { command: otelcolBinary(config), args: ['--config', otelcolConfigFile], env: otelcolEnv(config) };
+    const security = otelcolKafkaSecurity();
+    const files = otelcolConfigFiles(security);
+    return { command: otelcolBinary(config), args: files.flatMap((f) => ['--config', f]), env: otelcolEnv(config, security) };
   },
 
   probe(config) {
