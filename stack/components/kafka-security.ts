@@ -6,20 +6,32 @@ import { aiopsError } from '../../runtime/errors.js';
 import type { StackConfig } from '../config.js';
 import { requireTool } from '../install.js';
 
-/** Runs a command with its output appended to `logFile`; the logged command line shows no secret. */
+/**
+ * Runs a command with its output appended to `logFile`; neither the logged command line nor the
+ * output shows a secret (Kafka's tools echo their arguments when they fail).
+ */
 export function runRedacted(command: string, args: readonly string[], options: { logFile: string; what: string; secrets: readonly string[]; cwd?: string; env?: Record<string, string> }): Promise<void> {
   mkdirSync(dirname(options.logFile), { recursive: true });
-  const fd = openSync(options.logFile, 'a');
-  const shown = options.secrets.reduce((line, secret) => line.split(secret).join('[redacted]'), `${command} ${args.join(' ')}`);
-  writeFileSync(fd, `\n$ ${shown}\n`);
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', fd, fd] });
-    child.once('error', (error) => {
+  const redact = (text: string): string => options.secrets.filter((s) => s.length > 0).reduce((t, secret) => t.split(secret).join('[redacted]'), text);
+  const chunks: Buffer[] = [];
+  const flush = (): void => {
+    const fd = openSync(options.logFile, 'a');
+    try {
+      writeFileSync(fd, `\n$ ${redact(`${command} ${args.join(' ')}`)}\n${redact(Buffer.concat(chunks).toString('utf8'))}`);
+    } finally {
       closeSync(fd);
+    }
+  };
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.once('error', (error) => {
+      flush();
       reject(aiopsError('STACK_INSTALL_FAILED', [options.what, error.message, options.logFile], error));
     });
-    child.once('exit', (code, signal) => {
-      closeSync(fd);
+    child.once('close', (code, signal) => {
+      flush();
       if (code === 0) resolve();
       else reject(aiopsError('STACK_INSTALL_FAILED', [options.what, `${command} exited with ${code ?? signal}`, options.logFile]));
     });

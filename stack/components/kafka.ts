@@ -203,25 +203,27 @@ async function ensureScramUsers(config: StackConfig): Promise<void> {
   const marker = scramMarker(dataDir, credentials);
   if (existsSync(marker.file) && readFileSync(marker.file, 'utf8') === marker.content) return;
   const java = requireTool('java', 'the Kafka broker runs on the JDK');
-  const scram = scramMechanisms.map((m) => `${m}=[password=${credentials.password}]`).join(',');
-  await runRedacted(
-    java,
-    [
-      '-cp',
-      join(libsDir(config), 'libs', '*'),
-      `-Dlog4j.configuration=file:${join(projectRoot, 'compose/kafka/log4j.properties')}`,
-      'kafka.admin.ConfigCommand',
-      '--bootstrap-server',
-      kafkaBrokers(config).join(','),
-      '--alter',
-      '--add-config',
-      scram,
-      '--entity-type',
-      'users',
-      '--entity-name',
-      credentials.username,
-    ],
-    { logFile: join(config.logDir, 'kafka.log'), what: 'Kafka SCRAM users', secrets: [credentials.password] },
-  );
+  // One request per mechanism: the broker refuses a request that alters one user twice.
+  for (const mechanism of scramMechanisms) {
+    await runRedacted(
+      java,
+      [
+        '-cp',
+        join(libsDir(config), 'libs', '*'),
+        `-Dlog4j.configuration=file:${join(projectRoot, 'compose/kafka/log4j.properties')}`,
+        'kafka.admin.ConfigCommand',
+        '--bootstrap-server',
+        kafkaBrokers(config).join(','),
+        '--alter',
+        '--add-config',
+        `${mechanism}=[password=${credentials.password}]`,
+        '--entity-type',
+        'users',
+        '--entity-name',
+        credentials.username,
+      ],
+      { logFile: join(config.logDir, 'kafka.log'), what: `Kafka ${mechanism} user`, secrets: [credentials.password] },
+    );
+  }
   writeFileSync(marker.file, marker.content);
 }
