@@ -36,8 +36,12 @@ export function copyPrometheusRules(config: StackConfig): string[] {
   return files;
 }
 
-/** Copies the shared rule files and has the running Prometheus reload (`--web.enable-lifecycle`). */
+/**
+ * Copies the shared prometheus.yml and rule files into the run dir and has the running
+ * Prometheus reload them (`--web.enable-lifecycle`).
+ */
 export async function reloadPrometheusRules(config: StackConfig): Promise<void> {
+  copyFileSync(join(composeDir, 'prometheus.yml'), join(config.runDir, 'prometheus', 'prometheus.yml'));
   copyPrometheusRules(config);
   const url = `http://${config.host}:${config.ports.prometheus.http}/-/reload`;
   const response = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(10_000) });
@@ -86,8 +90,8 @@ export const prometheus: StackComponent = {
     };
   },
 
-  // A Prometheus that is already running gets the current rule files (an edit, or a checkout
-  // that added some) without a restart.
+  // A Prometheus that is already running gets the current configuration and rule files (an
+  // edit, or a checkout that added some) without a restart.
   refresh: reloadPrometheusRules,
 
   probe(config) {

@@ -8,6 +8,7 @@ import { renderStats } from '../../../cli/sinks-command.js';
 import { createTelemetry } from '../../../runtime/telemetry.js';
 import { loadStackConfig, versions } from '../../../stack/config.js';
 import { cachedDebian, unpackDebian } from '../../../stack/debian.js';
+import { ensureTool } from '../../../stack/tools.js';
 
 const run = promisify(execFile);
 const root = new URL('../../../', import.meta.url).pathname;
@@ -75,8 +76,8 @@ describe('alert rule files (compose/prometheus/rules)', () => {
       AiopsHighLatencyP95: /http_server_request_duration_seconds_bucket|p95_rate5m/,
       AiopsHighErrorRate: /errors:ratio_rate5m/,
       AiopsAnomalyScoreHigh: /aiops_anomaly_score/,
-      AiopsCollectorRefusingData: /otelcol_receiver_refused/,
-      AiopsCollectorExportFailing: /otelcol_exporter_failed/,
+      AiopsCollectorRefusingData: /otelcol_receiver_lost/,
+      AiopsCollectorExportFailing: /otelcol_exporter_lost/,
       AiopsCollectorQueueNearlyFull: /otelcol_exporter_queue_size/,
       AiopsPrometheusStorageNearlyFull: /prometheus_tsdb_retention_limit_bytes/,
       AiopsPrometheusRuleFailures: /prometheus_rule_evaluation_failures_total/,
@@ -146,10 +147,10 @@ describe('promtool and amtool on the files (tools installed into the stack cache
   let amtool = '';
   beforeAll(async () => {
     const config = loadStackConfig();
-    // The stack's Debian packages of Prometheus and Alertmanager (what `aiops stack up` unpacks).
-    const unpacked = async (pkg: string): Promise<string> => cachedDebian(config, pkg) ?? (await unpackDebian(config, pkg, () => undefined));
-    promtool = join(await unpacked(versions.prometheusDeb), 'usr/bin/promtool');
-    amtool = join(await unpacked(versions.alertmanagerDeb), 'usr/bin/amtool');
+    promtool = await ensureTool('promtool', () => undefined, config);
+    // amtool comes with the stack's Alertmanager package (what `aiops stack up` unpacks).
+    const am = cachedDebian(config, versions.alertmanagerDeb) ?? (await unpackDebian(config, versions.alertmanagerDeb, () => undefined));
+    amtool = join(am, 'usr/bin/amtool');
   }, 300_000);
 
   const tool = async (bin: string, args: string[]): Promise<string> => {
