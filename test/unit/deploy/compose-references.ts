@@ -271,7 +271,8 @@ function readKind(text: string, index: number, length: number): { kind: ReadKind
  * Per `aiops` command (from cli/main.ts), the AIOPS_* variables its code reads without a
  * default: the modules it reaches through imports, in the platform's folders, read
  * `env.AIOPS_*` (or `process.env.AIOPS_*`). A variable named for another command's component
- * (`AIOPS_EVALUATE_*` in a file ingest shares with evaluate) is that command's.
+ * (`AIOPS_EVALUATE_*` in a file ingest shares with evaluate, `AIOPS_GRAFANA_*` in the sink module
+ * `topics` imports a topic name from) is that command's.
  */
 export function commandRequirements(root: string): Map<string, EnvRequirement[]> {
   const main = readFileSync(join(root, 'cli/main.ts'), 'utf8');
@@ -280,19 +281,21 @@ export function commandRequirements(root: string): Map<string, EnvRequirement[]>
     for (const n of (names ?? '').split(',')) moduleOf.set(n.trim(), resolve(root, 'cli', (spec ?? '').replace(/\.js$/, '.ts')));
   }
   const commands = [...main.matchAll(/case '([\w-]+)':\s*return (\w+)\(/g)].map(([, command, fn]) => ({ command: command ?? '', module: moduleOf.get(fn ?? '') }));
-  const components = new Map<string, string>([
-    ['ingest', 'INGEST'],
-    ['evaluate', 'EVALUATE'],
-    ['sinks', 'SINKS'],
-    ['demo-app', 'DEMO'],
-    ['loadgen', 'LOADGEN'],
+  // AIOPS_<COMPONENT>_<KEY>: the components each command owns (the sinks own their targets').
+  const components = new Map<string, readonly string[]>([
+    ['ingest', ['INGEST']],
+    ['evaluate', ['EVALUATE']],
+    ['sinks', ['SINKS', 'ALERTMANAGER', 'GRAFANA', 'INFLUXDB']],
+    ['demo-app', ['DEMO']],
+    ['loadgen', ['LOADGEN']],
+    ['topics', ['TOPICS']],
   ]);
   const inPlatform = (file: string): boolean => platformDirs.some((d) => relative(join(root, d), file).split(/[\\/]/)[0] !== '..');
   const out = new Map<string, EnvRequirement[]>();
   for (const { command, module } of commands) {
     if (!module) continue;
-    const own = components.get(command);
-    const others = [...components.values()].filter((c) => c !== own);
+    const own = components.get(command) ?? [];
+    const others = [...components.values()].flat().filter((c) => !own.includes(c));
     const seen = new Set<string>();
     const queue = [module];
     const found = new Map<string, EnvRequirement>();

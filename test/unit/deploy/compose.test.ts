@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { configuredSinks } from '../../../cli/sinks-command.js';
+import { parseTopicOptions } from '../../../cli/topics-command.js';
 import { demoAdminMode, parseDemoAppArgs } from '../../../producers/demo-app/config.js';
 import type { DemoAppConfig } from '../../../producers/demo-app/config.js';
 import { parseDuration, parseMixSpec } from '../../../producers/loadgen/cli.js';
@@ -105,7 +106,7 @@ describe('compose/docker-compose.yaml', () => {
 
   it('runs the platform image at the package version, non-root, read-only, without capabilities, with time to commit', () => {
     const model = loadCompose([base]);
-    for (const name of [...platformServices, 'demo-app', 'loadgen']) {
+    for (const name of ['topics', ...platformServices, 'demo-app', 'loadgen']) {
       const s = model.services[name] as Record<string, unknown>;
       expect(withDefaults(String(s.image)), name).toBe(`ghcr.io/aiops-stream/aiops:${version}`);
       expect(s.build, name).toEqual({ context: '..', dockerfile: 'Dockerfile' });
@@ -117,6 +118,9 @@ describe('compose/docker-compose.yaml', () => {
       expect(Number(/^(\d+)s$/.exec(String(s.stop_grace_period))?.[1]), name).toBeGreaterThan(30);
     }
     for (const name of platformServices) expect((model.services[name] as { command: string[] }).command, name).toEqual([name]);
+    // The topics exist, with retention and compaction, before the processors start.
+    for (const name of platformServices) expect((model.services[name] as { depends_on: Record<string, unknown> }).depends_on.topics, name).toEqual({ condition: 'service_completed_successfully' });
+    expect(model.services.topics?.restart).toBe('no');
     expect(model.services['demo-app']?.profiles).toEqual(['demo']);
     expect(model.services.loadgen?.profiles).toEqual(['demo']);
   });
@@ -182,6 +186,12 @@ describe('compose/docker-compose.yaml', () => {
     expect(demoAdminMode(shop as DemoAppConfig)).toEqual({ mode: 'off' });
     expect(demoAdminMode(parseDemoAppArgs([], env('demo-app', { AIOPS_DEMO_FAULTS_TOKEN: 'a-token-of-16-chars' })) as DemoAppConfig).mode).toBe('token');
 
+    const topics = (model.services.topics as { command: string[] }).command;
+    expect(topics.slice(0, 2)).toEqual(['topics', 'create']);
+    expect(parseTopicOptions(topics.slice(2))).toMatchObject({ partitions: 4, replicationFactor: 1 });
+    const managed = (parse(sasl, { merge: true }) as { services: { topics: { command: string[] } } }).services.topics.command;
+    expect(parseTopicOptions(managed.slice(2))).toMatchObject({ partitions: 6, replicationFactor: 3 });
+
     const load = (model.services.loadgen as { command: string[] }).command;
     expect(parseMixSpec(load[load.indexOf('--mix') + 1] ?? '')).toEqual({ 'GET /api/users': 5, 'GET /api/users/:id': 2, 'POST /api/orders': 2, 'GET /api/checkout': 1 });
     expect(parseDuration(load[load.indexOf('--duration') + 1] ?? '')).toBe(86_400_000);
@@ -219,10 +229,19 @@ describe('compose/docker-compose.yaml', () => {
       for (const key of Object.keys(s.environment ?? {})) expect(contract.includes(key.replace(/_FILE$/, '')) || contract.includes(key), `${name}: ${key}`).toBe(true);
     }
     expect(model.services.kafka?.profiles).toEqual(['local-kafka']);
-    for (const name of [...platformServices, 'otel-collector']) {
+    for (const name of ['topics', ...platformServices, 'otel-collector']) {
       const env = (model.services[name] as { environment: Record<string, string> }).environment;
+      // Required: Compose stops with the message when they are not given.
       expect(withDefaults(env.AIOPS_KAFKA_BROKERS ?? ''), name).toBeUndefined();
-      expect(env.AIOPS_KAFKA_SASL_PASSWORD_FILE, name).toBe('/run/secrets/kafka-sasl-password');
+      expect(withDefaults(env.AIOPS_KAFKA_SASL_PASSWORD ?? ''), name).toBeUndefined();
+      expect(env.AIOPS_KAFKA_SECURITY_PROTOCOL, name).toBe('SASL_SSL');
+    }
+    // The collector's Kafka exporter takes them through the TLS and SASL overlays.
+    const collector = model.services['otel-collector'] as { command: string[]; volumes: string[] };
+    expect(collector.command).toEqual(['--config=/etc/otelcol/config.yaml', '--config=/etc/otelcol/kafka-tls.yaml', '--config=/etc/otelcol/kafka-sasl.yaml']);
+    for (const overlay of ['kafka-tls.yaml', 'kafka-sasl.yaml']) {
+      expect(collector.volumes).toContain(`./otelcol/${overlay}:/etc/otelcol/${overlay}:ro`);
+      expect(readFileSync(join(composeDir, 'otelcol', overlay), 'utf8')).toMatch(/\$\{env:AIOPS_KAFKA_/);
     }
   });
 });
