@@ -5,7 +5,7 @@ describe('loadStackConfig', () => {
   it('uses the documented default ports on 127.0.0.1', () => {
     const config = loadStackConfig({});
     expect(config.host).toBe('127.0.0.1');
-    expect(config.ports.kafka).toEqual({ broker: 9092, controller: 9094 });
+    expect(config.ports.kafka).toEqual({ broker: 9092, controller: 9094, saslSsl: 9095, pod: 9096 });
     expect(config.ports.alertmanager.http).toBe(9093);
     expect(config.ports.otelcol.grpc).toBe(4317);
     expect(config.ports.jaeger.otlpGrpc).toBe(14317);
