@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -54,12 +54,14 @@ describe('compose/docker-compose.yaml', () => {
     const bin = await ensureTool('check-jsonschema');
     const doc = parse(base, { merge: true }) as { services: Record<string, Record<string, unknown>> };
     (doc.services.ingest as Record<string, unknown>).restart_policy = 'always';
-    const file = join(mkdtempSync(join(tmpdir(), 'aiops-compose-')), 'docker-compose.yaml');
+    const dir = mkdtempSync(join(tmpdir(), 'aiops-compose-'));
+    const file = join(dir, 'docker-compose.yaml');
     writeFileSync(file, stringify(doc));
     const failed = await run(bin, ['--builtin-schema', 'vendor.compose-spec', file]).then(
       () => '',
       (error: { stdout?: string }) => error.stdout ?? 'failed',
     );
+    rmSync(dir, { recursive: true, force: true });
     expect(failed).toContain('restart_policy');
   }, 300_000);
 
