@@ -214,6 +214,22 @@ describe.skipIf(externalEndpoints() !== undefined)('Kafka over SASL_SSL only', (
     await sink.stop();
   }, 30_000);
 
+  // Bounded by the test timeout: kafkajs alone would retry these connections (they are retriable
+  // to it) with growing back-off before giving up.
+  it.each([
+    ['an untrusted CA', { AIOPS_KAFKA_SSL_CA_FILE: untrustedCa }, /not trusted/],
+    ['a server name the certificate does not hold', { AIOPS_KAFKA_SSL_SERVERNAME: 'kafka.invalid' }, /does not name this host/],
+  ])('ends a start with %s in AIOPS_ERR_KAFKA_TLS naming the broker', async (_what, overrides, reason) => {
+    const untrusted = kafkaConnectionFromEnv(saslEnv(sasl, overrides));
+    const error = await runProcess({ name: `sasl-tls-${run}`, kafka: processKafka(untrusted, 'test-sasl-tls', log), log, inputTopic: input, factory: ingestFactory(parseIngestConfig({ rules: defaultRules })), port: 0 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as AiopsError).code).toBe('AIOPS_ERR_KAFKA_TLS');
+    expect((error as Error).message).toContain(sasl.brokers[0]);
+    expect((error as Error).message).toMatch(reason);
+  }, 5_000);
+
   it('ends `aiops evaluate` with a wrong password and `aiops sinks` with an untrusted CA: exit 1, one line naming the broker', async () => {
     const evaluate = await aiops('evaluate', { ...saslEnv(sasl, { AIOPS_KAFKA_SASL_PASSWORD: `not-${sasl.password}` }), AIOPS_EVALUATE_PORT: '0', AIOPS_EVALUATE_NAME: `sasl-cli-${run}`, AIOPS_LOG_LEVEL: 'warn' }, 60_000);
     expect(evaluate.code).toBe(1);
