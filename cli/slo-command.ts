@@ -3,12 +3,15 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sloRulesYaml } from '../processors/slo/rules.js';
 import { parseSloFiles } from '../processors/slo/spec.js';
+import { describeSli, promSeries } from '../processors/slo/describe.js';
 import type { SloSpec } from '../processors/slo/types.js';
 import { aiopsError } from '../runtime/errors.js';
 
-const usage = `usage: aiops slo <check|rules> <file or folder>... [--out file]
+const usage = `usage: aiops slo <check|rules> <file or folder>... [--out file] [--prometheus URL]
 
-  check   validate SLO files (OpenSLO v1, Sloth prometheus/v1); every problem at once
+  check   validate SLO files (OpenSLO v1, Sloth prometheus/v1); every problem at once; says
+          which OTLP metric and attributes each SLI reads; with --prometheus URL also checks
+          that the series the spec queries exist there and names those that do not
   rules   print Prometheus recording and alerting rules equivalent to the engine's alerts
           (Sloth's layout); --out writes them to a file instead (e.g. a Prometheus rules folder)
 
@@ -40,7 +43,7 @@ export async function runSlo(argv: string[]): Promise<number> {
   let values;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } } }));
+    ({ values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, prometheus: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } } }));
   } catch (error) {
     throw aiopsError('CLI_USAGE', [`${(error as Error).message}\n\n${usage}`]);
   }
@@ -57,8 +60,15 @@ export async function runSlo(argv: string[]): Promise<number> {
       const window = s.window.kind === 'rolling' ? `${s.window.durationMs / 86_400_000}d rolling` : `${s.window.count} ${s.window.unit} calendar ${s.window.timeZone}`;
       const sli = s.sli.kind === 'latency' ? `latency <= ${s.sli.thresholdSeconds} s` : 'availability';
       process.stdout.write(`ok  ${s.name}  ${s.service}  ${sli}  ${(s.objective * 100).toFixed(3).replace(/\.?0+$/, '')}%  ${window}  (${s.source.file})\n`);
+      for (const line of describeSli(s)) process.stdout.write(`      ${line}\n`);
     }
     process.stdout.write(`${specs.length} SLOs in ${files.length} files: valid\n`);
+    if (values.prometheus !== undefined) {
+      const missing = await missingSeries(values.prometheus, specs);
+      for (const m of missing) process.stdout.write(`missing  ${m.slo}  ${m.series}: no such series in ${values.prometheus}\n`);
+      process.stdout.write(missing.length === 0 ? `every series the SLOs query exists in ${values.prometheus}\n` : `${missing.length} series missing\n`);
+      return missing.length === 0 ? 0 : 1;
+    }
     return 0;
   }
   const yaml = sloRulesYaml(specs);
@@ -68,4 +78,29 @@ export async function runSlo(argv: string[]): Promise<number> {
     process.stdout.write(`rules for ${specs.length} SLOs written to ${values.out}\n`);
   } else process.stdout.write(yaml);
   return 0;
+}
+
+/**
+ * The series of the SLOs' queries that Prometheus at `url` does not have: each selector as
+ * written, asked as `count(<selector>)` at the current time (status 5xx series may be absent
+ * only because nothing failed yet; they are reported all the same).
+ */
+export async function missingSeries(url: string, specs: readonly SloSpec[]): Promise<{ slo: string; series: string }[]> {
+  const out: { slo: string; series: string }[] = [];
+  for (const spec of specs) {
+    for (const series of promSeries(spec)) {
+      const u = new URL('/api/v1/query', url);
+      u.searchParams.set('query', `count(${series})`);
+      let body: { status?: string; data?: { result?: unknown[] }; error?: string };
+      try {
+        const res = await fetch(u, { signal: AbortSignal.timeout(10_000) });
+        body = (await res.json()) as typeof body;
+      } catch (error) {
+        throw aiopsError('CLI_USAGE', [`cannot query Prometheus at ${url}: ${(error as Error).message}`]);
+      }
+      if (body.status !== 'success') throw aiopsError('CLI_USAGE', [`Prometheus at ${url} refused ${series}: ${body.error ?? 'unknown error'}`]);
+      if ((body.data?.result ?? []).length === 0) out.push({ slo: spec.name, series });
+    }
+  }
+  return out;
 }

@@ -5,6 +5,8 @@ import { aiopsError } from '../../runtime/errors.js';
  * A signal rule: which metric feeds the signal, how its points are grouped, and how they are
  * aggregated. Dimension values are looked up in the point's attributes, then the resource's.
  */
+const matcherSchema = z.object({ attribute: z.string().min(1), op: z.enum(['=', '!=', '=~', '!~']), value: z.string() });
+
 const ruleSchema = z.object({
   /** Rule name; the first part of every signal key it produces. */
   name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
@@ -24,6 +26,16 @@ const ruleSchema = z.object({
    * key feed the rule, e.g. `{ service.name: [checkout] }`. Empty: every point of the metric.
    */
   filter: z.record(z.string().min(1), z.array(z.string()).min(1)).default({}),
+  /**
+   * Match the metric by the name the Collector's Prometheus exporter would give it (histogram
+   * base name, or a counter's `_total` name) instead of `metric`: OTel-instrumented metrics and
+   * metrics scraped by the collector's `prometheus` receiver then both match (SLO rules).
+   */
+  prometheusName: z.string().min(1).optional(),
+  /** Further matchers with PromQL's meaning (a missing attribute is ''; regexes anchored); all must hold. */
+  matchers: z.array(matcherSchema).optional(),
+  /** http rules: series this matcher selects count as errors (class 5xx), the rest as 2xx, instead of reading statusAttribute. */
+  badWhen: matcherSchema.optional(),
 });
 
 const ingestSchema = z.object({
@@ -51,6 +63,7 @@ const ingestSchema = z.object({
 });
 
 export type SignalRule = z.infer<typeof ruleSchema>;
+export type AttributeMatch = z.infer<typeof matcherSchema>;
 export type IngestConfig = Readonly<z.infer<typeof ingestSchema>>;
 
 /** The default rule set: HTTP server signals per service and route from the semantic conventions. */

@@ -7,7 +7,10 @@ import type { InputRecord, Processor, ProcessorContext } from '../../runtime/typ
 import { signalSerde } from '../../schemas/index.js';
 import { BucketStore } from './bucket-store.js';
 import type { Partial } from './bucket-store.js';
-import type { IngestConfig, SignalRule } from './config.js';
+import type { AttributeMatch, IngestConfig, SignalRule } from './config.js';
+import { prometheusMetricName } from '../slo/names.js';
+import type { OtlpKind } from '../slo/names.js';
+import { MetricType } from '../../runtime/otlp/visitor.js';
 import { SeriesStore, S_BUCKETS, S_COUNT, S_START, S_SUM, S_TIME } from './series-store.js';
 import type { Series } from './series-store.js';
 import { newPartial, parseSignalKey, seriesKey, signalKey, statusClassOf } from './signal-keys.js';
@@ -71,14 +74,27 @@ export class IngestProcessor implements Processor, MetricsVisitor {
   private metricRules: number[] = [];
   /** Per rule, its filter as attribute slots and allowed values (undefined: no filter). */
   private readonly filters: ({ slots: number[]; values: Set<string>[] } | undefined)[] = [];
+  /** Per rule, its further matchers as attribute slots and tests (empty: none). */
+  private readonly matchers: { slot: number; test: (value: string) => boolean }[][] = [];
+  /** Per rule, the test that makes a series bad (undefined: the status attribute decides). */
+  private readonly badWhen: ({ slot: number; test: (value: string) => boolean } | undefined)[] = [];
+  /** Prometheus name → indexes of the rules matching metrics by it. */
+  private readonly rulesByPromName = new Map<string, number[]>();
+  /** OTLP metric (name, unit, kind) → the rules it feeds and its id; [] when none. */
+  private readonly metricCache = new Map<string, { rules: number[]; id: number }>();
 
   constructor(private readonly config: IngestConfig) {
     for (const [i, rule] of config.rules.entries()) {
-      const list = this.rulesByMetric.get(rule.metric) ?? [];
+      const byName = rule.prometheusName === undefined ? this.rulesByMetric : this.rulesByPromName;
+      const key = rule.prometheusName ?? rule.metric;
+      const list = byName.get(key) ?? [];
       list.push(i);
-      this.rulesByMetric.set(rule.metric, list);
+      byName.set(key, list);
       const filterKeys = Object.keys(rule.filter ?? {});
-      for (const key of [...rule.groupBy, rule.statusAttribute, ...filterKeys]) if (!this.extractSlot.has(key)) this.extractSlot.set(key, this.extractSlot.size);
+      const matchKeys = [...(rule.matchers ?? []), ...(rule.badWhen ? [rule.badWhen] : [])].map((m) => m.attribute);
+      for (const key of [...rule.groupBy, rule.statusAttribute, ...filterKeys, ...matchKeys]) if (!this.extractSlot.has(key)) this.extractSlot.set(key, this.extractSlot.size);
+      this.matchers.push((rule.matchers ?? []).map((m) => ({ slot: this.extractSlot.get(m.attribute) as number, test: matchTest(m) })));
+      this.badWhen.push(rule.badWhen ? { slot: this.extractSlot.get(rule.badWhen.attribute) as number, test: matchTest(rule.badWhen) } : undefined);
       this.filters.push(
         filterKeys.length === 0
           ? undefined
@@ -88,6 +104,7 @@ export class IngestProcessor implements Processor, MetricsVisitor {
     // Ids follow the configuration, not the order metrics happen to arrive in: series keys
     // derived from them must be the same after a restart.
     for (const name of this.rulesByMetric.keys()) this.metricIds.set(name, this.metricIds.size + 1);
+    for (const name of this.rulesByPromName.keys()) this.metricIds.set(`prometheus:${name}`, this.metricIds.size + 1);
     this.extractKeys = [...this.extractSlot.keys()];
     this.decoder = new OtlpMetricsDecoder({ extractKeys: this.extractKeys });
   }
@@ -146,11 +163,24 @@ export class IngestProcessor implements Processor, MetricsVisitor {
   }
 
   onMetric(metric: MetricInfo): boolean {
-    const rules = this.rulesByMetric.get(metric.name);
-    if (!rules) return false;
+    let rules = this.rulesByMetric.get(metric.name);
+    let id = rules ? (this.metricIds.get(metric.name) as number) : 0;
+    if (this.rulesByPromName.size > 0) {
+      const cacheKey = `${metric.type}|${metric.monotonic ? 1 : 0}|${metric.unit}|${metric.name}`;
+      let hit = this.metricCache.get(cacheKey);
+      if (!hit) {
+        const promName = prometheusMetricName(metric.name, metric.unit, otlpKind(metric));
+        const byProm = this.rulesByPromName.get(promName) ?? [];
+        hit = { rules: [...(rules ?? []), ...byProm], id: rules ? id : byProm.length > 0 ? (this.metricIds.get(`prometheus:${promName}`) as number) : 0 };
+        if (this.metricCache.size < 10_000) this.metricCache.set(cacheKey, hit);
+      }
+      rules = hit.rules;
+      id = hit.id;
+    }
+    if (!rules || rules.length === 0) return false;
     this.metric = metric;
     this.metricRules = rules;
-    this.metricId = this.metricIds.get(metric.name) as number;
+    this.metricId = id;
     return true;
   }
 
@@ -252,6 +282,9 @@ export class IngestProcessor implements Processor, MetricsVisitor {
         if (value === undefined || !(filter.values[i] as Set<string>).has(value)) return undefined;
       }
     }
+    for (const m of this.matchers[ruleIndex] as { slot: number; test: (value: string) => boolean }[]) {
+      if (!m.test(attrs.value(m.slot) ?? resource.value(m.slot) ?? '')) return undefined;
+    }
     const key = seriesKey(resource.hashHi, resource.hashLo, this.metricId * 64 + ruleIndex, attrs.hashHi, attrs.hashLo);
     const found = this.series.get(key);
     if (found) {
@@ -273,7 +306,10 @@ export class IngestProcessor implements Processor, MetricsVisitor {
     const status = attrs.value(this.extractSlot.get(rule.statusAttribute) as number);
     const state = new Float64Array(S_BUCKETS + Math.max(0, stateLength - 2));
     state[S_START] = Number.NaN;
-    const series: Series = { key, signal: signalKey(rule.name, dims), statusClass: statusClassOf(status), state, lastBucket: Number.NaN };
+    const bad = this.badWhen[ruleIndex];
+    // badWhen: the series is an error (class 5xx, index 4) or not (2xx, index 1) by the matcher.
+    const statusClass = bad ? (bad.test(attrs.value(bad.slot) ?? resource.value(bad.slot) ?? '') ? 4 : 1) : statusClassOf(status);
+    const series: Series = { key, signal: signalKey(rule.name, dims), statusClass, state, lastBucket: Number.NaN };
     this.series.add(series);
     this.context.counters.add('series_created');
     this.dimensionsCache.set(series.signal, dims);
@@ -419,4 +455,28 @@ function newWatermark(sourcePartition: number, watermarkMs: number, idle: boolea
     kind: 'WATERMARK', sourcePartition, watermarkMs, idle, signal: '', rule: '', dimensions: {}, bucketStartMs: watermarkMs, bucketMs,
     count: 0, errors: 0, statusClasses: [], sum: 0, min: Number.NaN, max: Number.NaN, bounds: [], bucketCounts: [], series: 0,
   };
+}
+
+/** A PromQL matcher as a test of an attribute value ('' when missing); regexes anchored. */
+function matchTest(m: AttributeMatch): (value: string) => boolean {
+  if (m.op === '=') return (v) => v === m.value;
+  if (m.op === '!=') return (v) => v !== m.value;
+  const re = new RegExp(`^(?:${m.value})$`);
+  return m.op === '=~' ? (v) => re.test(v) : (v) => !re.test(v);
+}
+
+/** The naming kind of an OTLP metric. */
+function otlpKind(metric: MetricInfo): OtlpKind {
+  switch (metric.type) {
+    case MetricType.SUM:
+      return metric.monotonic ? 'monotonicSum' : 'sum';
+    case MetricType.HISTOGRAM:
+      return 'histogram';
+    case MetricType.EXPONENTIAL_HISTOGRAM:
+      return 'exponentialHistogram';
+    case MetricType.SUMMARY:
+      return 'summary';
+    default:
+      return 'gauge';
+  }
 }

@@ -5,7 +5,7 @@
  * (types.ts). The SLI operands and drafts are in sli.ts.
  */
 
-import type { Sli, SloSpec, SloWindow } from './types.js';
+import type { Sli, SloAlerting, SloSpec, SloWindow } from './types.js';
 import type { Draft } from './sli.js';
 
 export const MINUTE = 60_000;
@@ -103,27 +103,43 @@ export function finishSli(s: Scope, draft: Draft, specService: string | undefine
   const selector = new Map(draft.selector);
   const names = selector.get('service.name');
   let service: string;
-  if (names?.length === 1 && names[0] !== undefined) {
-    service = names[0];
-  } else if (specService !== undefined && specService !== '') {
+  if (specService !== undefined && specService !== '') {
+    // The SLO's service is the spec's. A PromQL query selects what it selects: no job matcher
+    // is added to it. A native source without a service.name selects the spec's service.
     service = specService;
-    if (!names) selector.set('service.name', [specService]);
+    if (!names && draft.prom === undefined) selector.set('service.name', [specService]);
+  } else if (names?.length === 1 && names[0] !== undefined) {
+    service = names[0];
   } else {
     return s.fail(servicePath, names ? 'the selector names several services; say which the SLO is about' : 'is required when the queries have no job / service_name matcher');
   }
   const record: Record<string, readonly string[]> = {};
   for (const key of [...selector.keys()].sort()) record[key] = selector.get(key) ?? [];
+  const extra = {
+    ...(draft.matchers.length > 0 ? { matchers: draft.matchers } : {}),
+    ...(draft.prometheusName !== undefined ? { prometheusName: draft.prometheusName } : {}),
+    ...(draft.prom !== undefined ? { prom: draft.prom } : {}),
+  };
   const sli: Sli =
     draft.kind === 'availability'
-      ? { kind: 'availability', metric: draft.metric, selector: record, statusAttribute, badClasses: draft.badClasses }
-      : { kind: 'latency', metric: draft.metric, selector: record, statusAttribute, thresholdSeconds: draft.thresholdSeconds };
+      ? {
+          kind: 'availability',
+          metric: draft.metric,
+          selector: record,
+          statusAttribute: draft.statusAttribute,
+          badClasses: draft.badClasses,
+          ...(draft.badMatcher ? { badMatcher: draft.badMatcher } : {}),
+          ...extra,
+        }
+      : { kind: 'latency', metric: draft.metric, selector: record, statusAttribute: draft.statusAttribute, thresholdSeconds: draft.thresholdSeconds, ...extra };
   return { sli, service };
 }
-
 
 /** What both formats give before the SLO is assembled. */
 export interface SloParts {
   readonly name: string;
+  readonly shortName?: string | undefined;
+  readonly tiers?: SloAlerting['tiers'];
   readonly specService: string | undefined;
   readonly servicePath: string;
   readonly description: string;
@@ -149,8 +165,10 @@ export function defaultAlertName(sloName: string): string {
 export function assemble(s: Scope, p: SloParts): SloSpec | undefined {
   const done = finishSli(s, p.draft, p.specService, p.servicePath);
   if (!done) return undefined;
+  const hasTiers = p.tiers !== undefined && Object.values(p.tiers).some((t) => Object.keys(t.labels).length + Object.keys(t.annotations).length > 0);
   return {
     name: p.name,
+    ...(p.shortName !== undefined && p.shortName !== p.name ? { shortName: p.shortName } : {}),
     service: done.service,
     description: p.description,
     objective: p.objective,
@@ -158,7 +176,14 @@ export function assemble(s: Scope, p: SloParts): SloSpec | undefined {
     window: p.window,
     budgeting: 'Occurrences',
     minEvents: p.minEvents,
-    alerting: { page: p.page, ticket: p.ticket, name: p.alertName ?? defaultAlertName(p.name), labels: p.alertLabels, annotations: p.alertAnnotations },
+    alerting: {
+      page: p.page,
+      ticket: p.ticket,
+      name: p.alertName ?? defaultAlertName(p.name),
+      labels: p.alertLabels,
+      annotations: p.alertAnnotations,
+      ...(hasTiers ? { tiers: p.tiers } : {}),
+    },
     labels: p.labels,
     source: p.source,
   };

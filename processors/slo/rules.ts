@@ -219,8 +219,25 @@ export interface PromSli {
   readonly notes: readonly string[];
 }
 
-/** Maps an SLI onto PromQL. */
+/**
+ * An SLI written in PromQL, read back exactly as written: the spec's metric and label names and
+ * matchers, with one guard: `or on() vector(0)` on the bad (or good) side, so a service that
+ * has never answered with a bad status has an error ratio of 0 rather than no sample.
+ */
+function writtenSli(sli: Sli, prom: NonNullable<Sli['prom']>): PromSli {
+  const rate = (selector: string, window: string): string => `sum(rate(${selector}[${window}]))`;
+  if (prom.bad !== undefined) {
+    const bad = prom.bad;
+    return { total: prom.total, notes: [], errorRatio: (w) => `(${rate(bad, w)} or on() vector(0)) / (${rate(prom.total, w)})` };
+  }
+  const good = prom.good;
+  if (good === undefined) throw new Error(`SLI on ${sli.metric}: neither good nor bad series`);
+  return { total: prom.total, notes: [], errorRatio: (w) => `1 - ((${rate(good, w)} or on() vector(0)) / (${rate(prom.total, w)}))` };
+}
+
+/** Maps an SLI onto PromQL: as written when the spec wrote PromQL, else from the OTel names. */
 export function promSli(sli: Sli, options: RuleOptions = {}): PromSli {
+  if (sli.prom !== undefined) return writtenSli(sli, sli.prom);
   const known = KNOWN_METRICS[sli.metric];
   const base = promMetricName(sli.metric);
   const sel = promSelector(sli);
@@ -284,7 +301,7 @@ function sloLabels(spec: SloSpec): Record<string, string> {
     aiops_slo: spec.name,
     sloth_id: spec.name,
     sloth_service: spec.service,
-    sloth_slo: spec.name,
+    sloth_slo: spec.shortName ?? spec.name,
   };
 }
 
@@ -295,7 +312,7 @@ function sorted(record: Record<string, string>): Record<string, string> {
 
 /** `{sloth_id="x", sloth_service="s", sloth_slo="x"}`: how Sloth's rules pick one SLO's series. */
 function sloFilter(spec: SloSpec): string {
-  return `{sloth_id=${quote(spec.name)}, sloth_service=${quote(spec.service)}, sloth_slo=${quote(spec.name)}}`;
+  return `{sloth_id=${quote(spec.name)}, sloth_service=${quote(spec.service)}, sloth_slo=${quote(spec.shortName ?? spec.name)}}`;
 }
 
 function periodOf(spec: SloSpec): { ms: number; window: string } {
@@ -380,18 +397,24 @@ function alertGroup(spec: SloSpec, sli: PromSli, notes: readonly string[]): Rule
   for (const [k, v] of Object.entries(spec.alerting.labels)) labels[labelKey(k)] = v;
   return {
     name: `sloth-slo-alerts-${spec.name}`,
-    rules: severities.map((severity) => ({
-      alert: spec.alerting.name,
-      expr: alertExpr(spec, sli, severity),
-      // aiops_slo (already on the series) keeps two SLOs sharing an alert name distinct rules.
-      labels: sorted({ ...labels, aiops_slo: spec.name, sloth_severity: severity }),
-      annotations: sorted({
-        summary: `SLO ${spec.name} of ${spec.service} is burning its error budget too fast.`,
-        title: `(${severity}) ${spec.service} ${spec.name} SLO error budget burn rate is too fast.`,
-        ...(notes.length > 0 ? { aiops_note: notes.join('; ') } : {}),
-        ...spec.alerting.annotations,
-      }),
-    })),
+    rules: severities.map((severity) => {
+      const tier = spec.alerting.tiers?.[severity];
+      const tierLabels: Record<string, string> = {};
+      for (const [k, v] of Object.entries(tier?.labels ?? {})) tierLabels[labelKey(k)] = v;
+      return {
+        alert: spec.alerting.name,
+        expr: alertExpr(spec, sli, severity),
+        // aiops_slo (already on the series) keeps two SLOs sharing an alert name distinct rules.
+        labels: sorted({ ...labels, ...tierLabels, aiops_slo: spec.name, sloth_severity: severity }),
+        annotations: sorted({
+          summary: `SLO ${spec.name} of ${spec.service} is burning its error budget too fast.`,
+          title: `(${severity}) ${spec.service} ${spec.name} SLO error budget burn rate is too fast.`,
+          ...(notes.length > 0 ? { aiops_note: notes.join('; ') } : {}),
+          ...spec.alerting.annotations,
+          ...tier?.annotations,
+        }),
+      };
+    }),
   };
 }
 

@@ -5,20 +5,32 @@ import type { Sli, SloSpec } from './types.js';
 /** Prefix of the ingest rules that feed SLOs: rule `slo.<name>` yields the signal of SLO `<name>`. */
 export const sloRulePrefix = 'slo.';
 
+/** A group-by attribute no point carries: every series of such a rule is one signal. */
+export const sloOneSignal = 'aiops.slo';
+
 /**
- * The ingest rule of each SLO: the SLI's metric, filtered by its selector, grouped by service
- * only, so every SLO is exactly one signal (one key, one evaluate partition) however many
- * instances, routes and ingest partitions feed it.
+ * The ingest rule of each SLO: the SLI's metric, filtered by its selector and matchers, so every
+ * SLO is exactly one signal (one key, one evaluate partition) however many instances, routes and
+ * ingest partitions feed it: grouped by service.name when the selector names one service,
+ * otherwise by an attribute no point has. An SLI written in PromQL is matched by the Prometheus
+ * name of the OTLP metric (`prometheusName`); a bad-events matcher classifies the series.
  */
 export function sloIngestRules(specs: readonly SloSpec[]): SignalRule[] {
-  return specs.map((spec) => ({
-    name: `${sloRulePrefix}${spec.name}`,
-    metric: spec.sli.metric,
-    kind: 'http',
-    groupBy: ['service.name'],
-    statusAttribute: spec.sli.statusAttribute,
-    filter: Object.fromEntries(Object.entries(spec.sli.selector).map(([k, v]) => [k, [...v]])),
-  }));
+  return specs.map((spec) => {
+    const sli = spec.sli;
+    const services = sli.selector['service.name'];
+    return {
+      name: `${sloRulePrefix}${spec.name}`,
+      metric: sli.prometheusName ?? sli.metric,
+      ...(sli.prometheusName !== undefined ? { prometheusName: sli.prometheusName } : {}),
+      kind: 'http',
+      groupBy: [services?.length === 1 ? 'service.name' : sloOneSignal],
+      statusAttribute: sli.statusAttribute,
+      filter: Object.fromEntries(Object.entries(sli.selector).map(([k, v]) => [k, [...v]])),
+      ...(sli.matchers && sli.matchers.length > 0 ? { matchers: sli.matchers.map((m) => ({ ...m })) } : {}),
+      ...(sli.kind === 'availability' && sli.badMatcher ? { badWhen: { ...sli.badMatcher } } : {}),
+    };
+  });
 }
 
 /** The SLO name of a signal value's rule, or undefined when it does not feed an SLO. */

@@ -302,7 +302,8 @@ export class SloStage implements SignalConsumer {
       budget_remaining: t.budgetRemaining,
       projected_exhaustion: t.projectedExhaustionMs,
       started_at: startedAt,
-      labels: { ...spec.labels, ...spec.alerting.labels },
+      // Sloth's per-tier labels (page_alert / ticket_alert) route the tier's alerts.
+      labels: { ...spec.labels, ...spec.alerting.labels, ...(t.tier === 'budget' ? {} : spec.alerting.tiers?.[t.tier].labels) },
     };
     context.emit({ topic: this.topic, key: spec.name, value: sloEventSerde.serialize(event) });
     context.counters.add(`slo_events_${t.tier}_${t.state}`);

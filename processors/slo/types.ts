@@ -14,8 +14,41 @@ export type StatusClass = 0 | 1 | 2 | 3 | 4 | 5;
  */
 export type SloSelector = Readonly<Record<string, readonly string[]>>;
 
+/** A matcher on an OTel attribute, with PromQL's meaning (a missing attribute is the empty value; regexes are anchored). */
+export interface AttributeMatcher {
+  readonly attribute: string;
+  readonly op: '=' | '!=' | '=~' | '!~';
+  readonly value: string;
+}
+
+/**
+ * The series a PromQL-written SLI reads, exactly as the spec wrote them (metric and label names
+ * and matchers; canonical spacing): what the exported rules query.
+ */
+export interface PromQueries {
+  /** Every event. */
+  readonly total: string;
+  /** Bad events (availability), when the spec gave bad events. */
+  readonly bad?: string;
+  /** Good events (availability or a latency bucket), when the spec gave good events. */
+  readonly good?: string;
+}
+
+/** What an SLI written in PromQL reads beyond the OTel view: for the stream and the rules. */
+interface PromSource {
+  /**
+   * Prometheus name of the OTLP metric the stream reads (histogram base name, or the counter's
+   * `_total` name): OTLP metrics are matched by the name the Collector's Prometheus exporter
+   * would give them (processors/slo/names.ts), so OTel-instrumented and scraped metrics both match.
+   */
+  readonly prometheusName?: string;
+  readonly prom?: PromQueries;
+  /** Matchers other than the equality sets of `selector` (`!=`, `!~`, regexes that are not alternations of literals). */
+  readonly matchers?: readonly AttributeMatcher[];
+}
+
 /** Availability: a request is bad when its status class is one of `badClasses` (default 5xx only). */
-export interface AvailabilitySli {
+export interface AvailabilitySli extends PromSource {
   readonly kind: 'availability';
   /** OTel metric counting requests: a histogram (its count) or a counter; default http.server.request.duration. */
   readonly metric: string;
@@ -24,13 +57,18 @@ export interface AvailabilitySli {
   readonly statusAttribute: string;
   /** Sorted, unique. */
   readonly badClasses: readonly StatusClass[];
+  /**
+   * Bad events selected by a matcher that is not whole status classes (e.g. `code=~"5..|429"`,
+   * `grpc_code!="OK"`): when given, it decides instead of `badClasses`.
+   */
+  readonly badMatcher?: AttributeMatcher;
 }
 
 /**
  * Latency: a request is good when its duration is at most `thresholdSeconds`, read from the
  * histogram; a threshold between bucket boundaries is interpolated linearly within its bucket.
  */
-export interface LatencySli {
+export interface LatencySli extends PromSource {
   readonly kind: 'latency';
   /** OTel histogram of request durations in seconds; default http.server.request.duration. */
   readonly metric: string;
@@ -66,11 +104,15 @@ export interface SloAlerting {
   /** Extra labels and annotations carried to alerts. */
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
+  /** Labels and annotations of one tier's alerts only (Sloth's page_alert / ticket_alert), over the shared ones. */
+  readonly tiers?: Readonly<Record<'page' | 'ticket', { readonly labels: Readonly<Record<string, string>>; readonly annotations: Readonly<Record<string, string>> }>>;
 }
 
 export interface SloSpec {
   /** Unique name: letters, digits, '-', '_', '.'. */
   readonly name: string;
+  /** The SLO's own name in its file (Sloth's `slos[].name`, the `sloth_slo` label); default `name`. */
+  readonly shortName?: string;
   /** service.name of the service the SLO is about. */
   readonly service: string;
   readonly description: string;

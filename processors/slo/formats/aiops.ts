@@ -37,11 +37,11 @@ export function operandFromNative(s: Scope, spec: Obj, path: string): Operand | 
     const value = statusText.replace(/\b([1-5])xx\b/gi, '$1..');
     const classes = statusClasses({ label: 'status', op: '=~', value });
     if ('error' in classes) ok = s.fail(at(path, 'status'), classes.error) ?? false;
-    else status = { classes, text: `status: ${statusText}` };
+    else status = { classes, text: `status: ${statusText}`, attribute: statusAttribute };
   }
   const le = num(s, spec, 'le', path);
   if (le !== undefined && le <= 0) ok = s.fail(at(path, 'le'), `must be > 0, got ${le}`) ?? false;
   if (spec.le !== undefined && le === undefined) ok = false;
   if (!ok) return undefined;
-  return { path, name: metric, metric, part: 'native', unit: 's', selector, status, le };
+  return { path, name: metric, metric, part: 'native', unit: 's', selector, matchers: [], status, le };
 }

@@ -32,7 +32,7 @@ import {
   stringMap,
 } from '../model.js';
 import type { Obj, Scope } from '../model.js';
-import { operandFromPromql, ratioDraft, thresholdDraft, toSeconds } from '../sli.js';
+import { operandFromPromql, ratioDraft, thresholdDraft, thresholdLatency, toSeconds } from '../sli.js';
 import type { Draft, Operand } from '../sli.js';
 import type { SloSpec, SloWindow } from '../types.js';
 import { operandFromNative } from './aiops.js';
@@ -233,7 +233,7 @@ export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup
       else if (value !== undefined && !(value > 0)) s.fail(at(op, 'value'), `must be > 0, got ${value}`);
       else if (cmp !== undefined && value !== undefined) {
         const thresholdSeconds = toSeconds(s, value, draft.unit, draft.name, at(op, 'value'));
-        draft = thresholdSeconds === undefined ? undefined : { kind: 'latency', metric: draft.metric, selector: draft.selector, thresholdSeconds };
+        draft = thresholdSeconds === undefined ? undefined : thresholdLatency(draft, thresholdSeconds, value);
       }
     }
   }

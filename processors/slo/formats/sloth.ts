@@ -113,9 +113,16 @@ export function slothDoc(problems: string[], top: Scope, file: string, doc: Obj,
     const ticketAlert = obj(s, alerting, 'ticket_alert', ap) ?? {};
     const page = bool(s, pageAlert, 'disable', at(ap, 'page_alert')) !== true;
     const ticket = bool(s, ticketAlert, 'disable', at(ap, 'ticket_alert')) !== true;
+    // Per-tier labels and annotations (they route pages and tickets in Alertmanager).
+    const tiers = {
+      page: { labels: stringMap(s, pageAlert, 'labels', at(ap, 'page_alert')), annotations: stringMap(s, pageAlert, 'annotations', at(ap, 'page_alert')) },
+      ticket: { labels: stringMap(s, ticketAlert, 'labels', at(ap, 'ticket_alert')), annotations: stringMap(s, ticketAlert, 'annotations', at(ap, 'ticket_alert')) },
+    };
     if (name === undefined || percent === undefined || !(percent > 0 && percent < 100) || !draft || service === undefined) return undefined;
     const spec = assemble(s, {
       name,
+      shortName: short,
+      tiers,
       specService: service,
       servicePath: 'service',
       description,

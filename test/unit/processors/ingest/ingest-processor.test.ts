@@ -116,6 +116,34 @@ describe('IngestProcessor', () => {
     expect(partials(d).filter((p) => p.rule === 'http' && p.bucketStartMs === T0).reduce((n, p) => n + p.count, 0)).toBe(21);
   });
 
+  it('matches a rule by the Prometheus name of the metric, with PromQL matchers and a bad-events matcher', async () => {
+    // The OTel histogram http.server.request.duration (unit s) is http_server_request_duration_seconds
+    // in Prometheus, as the collector's exporter names it.
+    const rule = {
+      name: 'slo.p',
+      metric: 'http_server_request_duration_seconds',
+      prometheusName: 'http_server_request_duration_seconds',
+      kind: 'http',
+      groupBy: ['aiops.slo'],
+      matchers: [{ attribute: 'http.route', op: '!~', value: '/health|/metrics' }],
+      badWhen: { attribute: 'http.response.status_code', op: '=~', value: '5..|429' },
+    };
+    const d = driver({ rules: [...defaultRules, rule] });
+    const start = T0 - 1000;
+    await d.pipe(0, [
+      request([
+        { route: '/pay', start, time: T0 + 1000, count: 4 },
+        { route: '/pay', status: 429, start, time: T0 + 1000, count: 2 },
+        { route: '/pay', status: 404, start, time: T0 + 1000, count: 1 },
+        { route: '/health', status: 503, start, time: T0 + 1000, count: 5 },
+      ]),
+    ]);
+    await d.pipe(0, [request([{ route: '/pay', start, time: T0 + B + 1000, count: 4 }], 'shipping')]);
+    const slo = partials(d).filter((p) => p.rule === 'slo.p');
+    // Every service (no job matcher), /health left out; 429 is bad by the matcher, 404 is not.
+    expect(slo.map((p) => [p.signal, p.count, p.errors])).toEqual([['slo.p{aiops.slo=""}', 7, 2]]);
+  });
+
   it('turns cumulative histograms into per-bucket deltas, closed by the watermark', async () => {
     const d = driver();
     await d.pipe(0, [request([{ start: T0 - 1000, time: T0 + 1000, count: 10, buckets: [6, 4, 0] }])]);
