@@ -149,17 +149,25 @@ describe.skipIf(externalEndpoints() !== undefined)('alert rules firing in the lo
   });
 
   it(
-    'AiopsComponentDown fires for a platform target nobody runs, and not for the ingest process that runs',
+    'AiopsComponentDown fires for a platform target nobody runs (and reaches Alertmanager’s page receiver), not for the ingest process that runs',
     async () => {
       expect(downTargets.length, 'the stack’s evaluate and sinks ports are both in use: no target is down').toBeGreaterThan(0);
       const alert = await firing('component down', (a) => a.labels.alertname === 'AiopsComponentDown' && a.labels.instance === downTargets[0]);
       expect(alert.labels).toMatchObject({ job: 'aiops', severity: 'page' });
       expect(alert.annotations.runbook_url).toBe('https://github.com/aiops-stream/aiops/blob/main/docs/runbooks.md#aiopscomponentdown');
+      // Prometheus hands it to the stack's Alertmanager, whose routes put severity page on the page receiver.
+      const url = `${endpoints.alertmanager}/api/v2/alerts?${new URLSearchParams({ filter: 'alertname="AiopsComponentDown"' })}`;
+      const routed = await eventually(
+        'AiopsComponentDown in Alertmanager',
+        async () => ((await (await fetch(url)).json()) as { labels: Record<string, string>; receivers: { name: string }[] }[]).find((a) => a.labels.instance === downTargets[0]),
+        { timeoutMs: 120_000, intervalMs: 2_000 },
+      );
+      expect(routed.receivers.map((r) => r.name)).toEqual(['page']);
       // Our ingest answers its scrapes: no alert for its target once it is up.
       await eventually('ingest target up', async () => ((await promQuery(endpoints.prometheus, `up{job="aiops", instance="${ingestTarget}"} == 1`)).length > 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 2_000 });
       expect((await alerts()).some((a) => a.labels.alertname === 'AiopsComponentDown' && a.labels.instance === ingestTarget && a.state === 'firing')).toBe(false);
     },
-    FIRING_TIMEOUT_MS + 60_000,
+    FIRING_TIMEOUT_MS + 180_000,
   );
 
   it(
