@@ -6,7 +6,8 @@ import type { BacktestResult } from '../processors/anomaly/backtest.js';
 import { defaultDetectorConfig, signalMetrics } from '../processors/anomaly/config.js';
 import type { SignalMetric } from '../processors/anomaly/config.js';
 import { defaultNabDir, loadNabCorpus, loadNabCsv, loadNabWindows } from '../processors/anomaly/nab/index.js';
-import type { CorpusScore, NabFile } from '../processors/anomaly/nab/index.js';
+import { nabProfiles } from '../processors/anomaly/nab/index.js';
+import type { CorpusScore, CrossValidation, NabFile } from '../processors/anomaly/nab/index.js';
 import { htmlReport, seriesSvg, svgToPng } from '../processors/anomaly/report.js';
 import type { ReportSeries } from '../processors/anomaly/report.js';
 import { readTopicSeries } from '../processors/anomaly/topic-source.js';
@@ -19,7 +20,7 @@ import { kafkaClient } from '../stack/clients/index.js';
 /** Default alert threshold of the backtest (the detector's default configuration is tuned for it). */
 export const defaultBacktestThreshold = 0.5;
 
-const usage = `usage: aiops backtest [source] [--threshold x] [--sweep] [--out dir] [--report file.html] [--png name --png-out file.png]
+const usage = `usage: aiops backtest [source] [--threshold x] [--sweep] [--cv] [--out dir] [--report file.html] [--png name --png-out file.png]
 
 Replays series through the anomaly detector (default configuration) in process, rows in order,
 one detector per series, and scores the detections with the NAB rules where labels exist.
@@ -42,6 +43,10 @@ source (one of):
 output:
   --threshold x       alert threshold (default ${defaultBacktestThreshold})
   --sweep             also find the best single threshold per profile
+  --cv                leave-one-category-out cross-validation (NAB categories, or the folder
+                      part of each series name): per category, the threshold of each profile is
+                      chosen on the other categories and the left-out one is scored at it; prints
+                      the pooled and mean cross-validated scores and every fold
   --out <dir>         per-row scores as <dir>/<name> (timestamp,value,anomaly_score), NAB's results layout
   --report <file>     an HTML report: a chart per series (values, expected band, detections, label windows)
   --png <name>        a PNG chart of one series (its file name, e.g. realTraffic/speed_7578.csv)
@@ -61,6 +66,23 @@ function report(title: string, s: CorpusScore): string {
     `  windows detected ${s.detectedWindows}/${s.windows}, recall ${fmt(s.recall, 3)}, precision ${fmt(s.precision, 3)}, ` +
       `false positives ${s.falsePositives}, mean detection delay ${fmt(s.meanDelayRows, 1)} rows`,
   ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** The cross-validated figures: pooled and mean per profile, then one line per fold. */
+export function crossValidationReport(cv: CrossValidation): string {
+  const names = nabProfiles.map((p) => p.name);
+  const lines = [
+    'leave-one-category-out cross-validation (threshold per profile chosen without the category scored)',
+    `  pooled: ${names.map((n) => `${n} ${fmt(cv.pooled[n] ?? Number.NaN)}`).join(', ')}`,
+    `  mean of folds with windows: ${names.map((n) => `${n} ${fmt(cv.mean[n] ?? Number.NaN)}`).join(', ')}`,
+  ];
+  for (const f of cv.folds) {
+    lines.push(
+      `  ${f.group}: ${f.files} files, ${f.windows} windows, detected ${f.detectedWindows}, false positives ${f.falsePositives}; ` +
+        names.map((n) => `${n} ${fmt(f.scores[n] ?? Number.NaN)} @ ${fmt(f.thresholds[n] ?? Number.NaN, 4)}`).join(', '),
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -147,6 +169,7 @@ export async function runBacktest(argv: string[]): Promise<number> {
         labels: { type: 'string' },
         threshold: { type: 'string' },
         sweep: { type: 'boolean', default: false },
+        cv: { type: 'boolean', default: false },
         out: { type: 'string' },
         report: { type: 'string' },
         png: { type: 'string' },
@@ -215,7 +238,7 @@ export async function runBacktest(argv: string[]): Promise<number> {
 
   const tick = progressBar('scoring', tty);
   const wantBands = values.report !== undefined || values.png !== undefined;
-  const result = backtest(corpus, { config: defaultDetectorConfig, threshold, sweep: values.sweep, bands: wantBands, onFile: (i, total) => tick(i, total, corpus[i]?.name) });
+  const result = backtest(corpus, { config: defaultDetectorConfig, threshold, sweep: values.sweep, cv: values.cv, bands: wantBands, onFile: (i, total) => tick(i, total, corpus[i]?.name) });
   tick(corpus.length, corpus.length);
   const rows = corpus.reduce((n, f) => n + f.series.values.length, 0);
   const windows = result.atThreshold.windows;
@@ -226,6 +249,7 @@ export async function runBacktest(argv: string[]): Promise<number> {
       out.push(report('at the best threshold for the standard profile', result.atBest).trimEnd());
       out.push(`  best per profile: ${result.sweep.map((s) => `${s.profile} ${fmt(s.score)} @ ${fmt(s.threshold, 4)}`).join(', ')}`);
     }
+    if (result.crossValidation) out.push(crossValidationReport(result.crossValidation).trimEnd());
   } else {
     // No labels: what the detector would have raised, per series.
     for (const f of result.files) {

@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { DetectorBank, DetectorResult } from './detector-bank.js';
 import { defaultDetectorConfig } from './config.js';
 import type { DetectorConfig } from './config.js';
-import { nabLayout, scoreCorpus, sweepThreshold, nabProfiles } from './nab/scorer.js';
-import type { CorpusScore, ScoredFile, SweepResult } from './nab/scorer.js';
+import { crossValidate, nabLayout, scoreCorpus, sweepThreshold, nabProfiles } from './nab/scorer.js';
+import type { CorpusScore, CrossValidation, ScoredFile, SweepResult } from './nab/scorer.js';
 import type { NabFile } from './nab/corpus.js';
 import type { NabSeries } from './nab/csv.js';
 
@@ -47,12 +47,20 @@ export interface BacktestResult {
   readonly sweep?: readonly SweepResult[];
   /** Figures at the best standard-profile threshold, when swept. */
   readonly atBest?: CorpusScore;
+  /** Leave-one-category-out cross-validation of the threshold, when asked (see {@link crossValidate}). */
+  readonly crossValidation?: CrossValidation;
+}
+
+/** The NAB category of a file name `<category>/<file>.csv` (the whole name when it has no folder). */
+export function categoryOf(name: string): string {
+  const slash = name.indexOf('/');
+  return slash < 0 ? name : name.slice(0, slash);
 }
 
 /** Runs the detector over every file (one series per file) and scores the corpus. */
 export function backtest(
   files: readonly NabFile[],
-  options: { config?: DetectorConfig; threshold: number; sweep?: boolean; bands?: boolean; onFile?: (index: number, total: number) => void },
+  options: { config?: DetectorConfig; threshold: number; sweep?: boolean; cv?: boolean; bands?: boolean; onFile?: (index: number, total: number) => void },
 ): BacktestResult {
   const config = options.config ?? defaultDetectorConfig;
   const scored = files.map((file, i) => {
@@ -62,10 +70,11 @@ export function backtest(
     return { file, layout: nabLayout(file.name, file.series.timestamps, file.windows), scores, ...(bands ? { bands } : {}) };
   });
   const atThreshold = scoreCorpus(scored, options.threshold);
-  if (!options.sweep) return { files: scored, atThreshold };
+  const crossValidation = options.cv ? { crossValidation: crossValidate(scored, (f) => categoryOf(f.layout.name)) } : {};
+  if (!options.sweep) return { files: scored, atThreshold, ...crossValidation };
   const sweep = nabProfiles.map((p) => sweepThreshold(scored, p));
   const best = sweep[0] as SweepResult;
-  return { files: scored, atThreshold, sweep, atBest: scoreCorpus(scored, best.threshold) };
+  return { files: scored, atThreshold, sweep, atBest: scoreCorpus(scored, best.threshold), ...crossValidation };
 }
 
 /** Writes one scored series as NAB results: `timestamp,value,anomaly_score`, rows in input order. */

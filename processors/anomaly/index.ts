@@ -7,6 +7,6 @@ export { BandBoard, signalMatcher } from './bands.js';
 export { SeriesSlots } from './series-slots.js';
 export { EventTracker, EventTransition, defaultEventTrackerOptions } from './event-tracker.js';
 export type { EventState, EventTrackerOptions } from './event-tracker.js';
-export { backtest, formatResultsCsv, scoreSeries, writeResults } from './backtest.js';
+export { backtest, categoryOf, formatResultsCsv, scoreSeries, writeResults } from './backtest.js';
 export type { BacktestResult } from './backtest.js';
 export { normalTailLog10 } from './stats.js';

@@ -318,3 +318,78 @@ export function sweepThreshold(files: readonly ScoredFile[], profile: NabProfile
   }
   return { profile: profile.name, threshold: bestThreshold, score: bestScore };
 }
+
+/** One fold of a leave-one-group-out cross-validation: the group left out and how it scored. */
+export interface CrossValidationFold {
+  /** The group scored (e.g. a NAB category). */
+  readonly group: string;
+  readonly files: number;
+  readonly windows: number;
+  /** Threshold chosen on the other groups, per profile name. */
+  readonly thresholds: Readonly<Record<string, number>>;
+  /** Normalised score of the group at its profile's threshold, per profile (NaN when the group has no window). */
+  readonly scores: Readonly<Record<string, number>>;
+  /** Raw score of the group at its profile's threshold, per profile. */
+  readonly raw: Readonly<Record<string, number>>;
+  /** Detections outside windows at the standard profile's threshold. */
+  readonly falsePositives: number;
+  readonly detectedWindows: number;
+}
+
+/** A leave-one-group-out cross-validated NAB score. */
+export interface CrossValidation {
+  readonly folds: readonly CrossValidationFold[];
+  /**
+   * The pooled score per profile: every group scored at the threshold chosen without it, the
+   * raw scores summed and normalised over all windows (so a group without windows still counts
+   * by its false positives).
+   */
+  readonly pooled: Readonly<Record<string, number>>;
+  /** Mean of the folds' normalised scores per profile, over the folds that have windows. */
+  readonly mean: Readonly<Record<string, number>>;
+}
+
+/**
+ * Leave-one-group-out cross-validation of the threshold: for each group, the best single
+ * threshold of each profile is found on the files of every other group ({@link sweepThreshold})
+ * and the left-out group is scored at it. Nothing else is tuned here; a detector constant is
+ * judged by running this over the detector's scores with and without the change.
+ */
+export function crossValidate(files: readonly ScoredFile[], groupOf: (file: ScoredFile) => string, profiles: readonly NabProfile[] = nabProfiles): CrossValidation {
+  const groups = [...new Set(files.map(groupOf))].sort();
+  const folds: CrossValidationFold[] = [];
+  const rawSum: Record<string, number> = {};
+  let windows = 0;
+  for (const group of groups) {
+    const held = files.filter((f) => groupOf(f) === group);
+    const train = files.filter((f) => groupOf(f) !== group);
+    const thresholds: Record<string, number> = {};
+    const scores: Record<string, number> = {};
+    const raw: Record<string, number> = {};
+    let falsePositives = 0;
+    let detectedWindows = 0;
+    const groupWindows = held.reduce((n, f) => n + f.layout.windows.length, 0);
+    for (const p of profiles) {
+      const t = sweepThreshold(train, p).threshold;
+      const s = scoreCorpus(held, t, [p]);
+      thresholds[p.name] = t;
+      raw[p.name] = s.raw[p.name] as number;
+      scores[p.name] = groupWindows === 0 ? Number.NaN : (s.scores[p.name] as number);
+      rawSum[p.name] = (rawSum[p.name] ?? 0) + (s.raw[p.name] as number);
+      if (p === profiles[0]) {
+        falsePositives = s.falsePositives;
+        detectedWindows = s.detectedWindows;
+      }
+    }
+    windows += groupWindows;
+    folds.push({ group, files: held.length, windows: groupWindows, thresholds, scores, raw, falsePositives, detectedWindows });
+  }
+  const pooled: Record<string, number> = {};
+  const mean: Record<string, number> = {};
+  for (const p of profiles) {
+    pooled[p.name] = normaliseNab(rawSum[p.name] ?? 0, windows, p);
+    const scored = folds.filter((f) => f.windows > 0);
+    mean[p.name] = scored.length === 0 ? Number.NaN : scored.reduce((s, f) => s + (f.scores[p.name] as number), 0) / scored.length;
+  }
+  return { folds, pooled, mean };
+}

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  crossValidate,
   defaultNabDir,
   loadNabCorpus,
   loadNabCsv,
@@ -102,6 +103,47 @@ describe('NAB scorer on hand-made files', () => {
     const sweep = sweepThreshold([{ layout: f.layout, scores }]);
     expect(sweep.threshold).toBe(0.7);
     expect(sweep.score).toBeCloseTo(100 * ((sigmoid(-3 / 4) / sigmoid(-1) + 1) / 2), 10);
+  });
+});
+
+describe('leave-one-group-out cross-validation', () => {
+  /** A file whose window row 11 scores `hit` and whose row 5 (outside) scores `miss`. */
+  function scored(name: string, hit: number, miss: number): ScoredFile {
+    const f = file(20, [[10, 13]], []);
+    const scores = new Float64Array(20);
+    scores[11] = hit;
+    scores[5] = miss;
+    return { layout: { ...f.layout, name }, scores };
+  }
+
+  it('scores each group at the threshold chosen on the others, and pools the raw scores', () => {
+    // Group a alone would choose 0.8 (its false positive at 0.7 dropped); b chooses 0.6.
+    const a = scored('a/1.csv', 0.8, 0.7);
+    const b = scored('b/1.csv', 0.6, 0.1);
+    const cv = crossValidate([a, b], (f) => f.layout.name.split('/')[0] as string);
+    expect(cv.folds.map((f) => f.group)).toEqual(['a', 'b']);
+    const [foldA, foldB] = cv.folds;
+    // a is scored at b's threshold 0.6: its window found (row 11) and its false positive (row 5) paid.
+    expect(foldA?.thresholds.standard).toBe(0.6);
+    expect(foldA?.raw.standard).toBeCloseTo(sigmoid(-3 / 4) / sigmoid(-1) - 0.11, 12);
+    expect(foldA?.falsePositives).toBe(1);
+    // b is scored at a's threshold 0.8: its window (0.6) is missed.
+    expect(foldB?.thresholds.standard).toBe(0.8);
+    expect(foldB?.raw.standard).toBe(-1);
+    expect(foldB?.scores.standard).toBe(0);
+    const raw = (foldA?.raw.standard as number) + (foldB?.raw.standard as number);
+    expect(cv.pooled.standard).toBeCloseTo((100 * (raw + 2)) / 4, 10);
+    expect(cv.mean.standard).toBeCloseTo(((foldA?.scores.standard as number) + 0) / 2, 10);
+  });
+
+  it('counts a group without windows by its false positives only', () => {
+    const quiet = file(20, [], [8]);
+    const cv = crossValidate([scored('a/1.csv', 0.9, 0), { layout: { ...quiet.layout, name: 'n/1.csv' }, scores: quiet.scores }], (f) => f.layout.name.split('/')[0] as string);
+    const none = cv.folds.find((f) => f.group === 'n');
+    expect(none?.windows).toBe(0);
+    expect(Number.isNaN(none?.scores.standard)).toBe(true);
+    expect(none?.raw.standard).toBeCloseTo(-0.11, 12);
+    expect(cv.mean.standard).toBe(cv.folds.find((f) => f.group === 'a')?.scores.standard);
   });
 });
 
