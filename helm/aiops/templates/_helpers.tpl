@@ -163,6 +163,11 @@ topologySpreadConstraints:
   mountPath: /etc/aiops/kafka/sasl
   readOnly: true
 {{- end }}
+{{- include "aiops.kafkaTlsVolumeMounts" . }}
+{{- end -}}
+
+{{/* The CA and client certificate files (the collector needs only these: it reads SASL from env). */}}
+{{- define "aiops.kafkaTlsVolumeMounts" -}}
 {{- if or (eq .Values.kafka.securityProtocol "SSL") (eq .Values.kafka.securityProtocol "SASL_SSL") }}
 {{- if .Values.kafka.tls.caSecret }}
 - name: kafka-ca
@@ -189,6 +194,10 @@ topologySpreadConstraints:
       {{- end }}
       - { key: {{ .Values.kafka.sasl.passwordKey }}, path: password }
 {{- end }}
+{{- include "aiops.kafkaTlsVolumes" . }}
+{{- end -}}
+
+{{- define "aiops.kafkaTlsVolumes" -}}
 {{- if or (eq .Values.kafka.securityProtocol "SSL") (eq .Values.kafka.securityProtocol "SASL_SSL") }}
 {{- if .Values.kafka.tls.caSecret }}
 - name: kafka-ca

@@ -79,6 +79,24 @@ function normalized(text: string): string {
     .join('');
 }
 
+/** What `aiops slo rules <folder>` prints for these SLO files (written into `dir`). */
+function cliSloRules(files: Record<string, string>, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  return sloRulesYaml(parseSloFiles(sloFilePaths([dir])));
+}
+
+/** A values file with the block scalar `slo.rules: |` replaced by `rules` (the CLI's output). */
+function withSloRules(text: string, rules: string): string {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l, i) => l === '  rules: |' && lines.slice(0, i).reverse().find((p) => /^\S/.test(p)) === 'slo:');
+  if (start < 0) throw new Error('no slo.rules block scalar to rewrite');
+  let end = start + 1;
+  while (end < lines.length && ((lines[end] ?? '') === '' || (lines[end] ?? '').startsWith('    '))) end += 1;
+  const block = rules.trimEnd().split('\n').map((l) => (l === '' ? '' : `    ${l}`));
+  return [...lines.slice(0, start + 1), ...block, ...(end < lines.length ? lines.slice(end) : [''])].join('\n');
+}
+
 const rendered = new Map<string, string>();
 function renderedOf(file: string): Manifest[] {
   const text = rendered.get(file);
@@ -122,6 +140,13 @@ beforeAll(async () => {
   // `npm test` installs the tools first (`aiops tools install`); on a cold cache this builds helm.
   [helm, kubernetesValidate, checkJsonschema] = await Promise.all([ensureTool('helm'), ensureTool('kubernetes-validate'), ensureTool('check-jsonschema')]);
   crdSchemas = await ensureCrdSchemas();
+  if (process.env.AIOPS_UPDATE_GOLDEN === '1') {
+    for (const file of valuesFiles) {
+      const text = readFileSync(join(ciDir, file), 'utf8');
+      const files = (parse(text) as { slo?: { files?: Record<string, string> } }).slo?.files ?? {};
+      if (Object.keys(files).length > 0) writeFileSync(join(ciDir, file), withSloRules(text, cliSloRules(files, join(work, `update-${basename(file, '.yaml')}`))));
+    }
+  }
   for (const file of valuesFiles) rendered.set(file, await template(chart, ['-f', join(ciDir, file)]));
 }, 900_000);
 
@@ -248,9 +273,7 @@ describe('helm/aiops', () => {
       const files = values.slo?.files ?? {};
       if (Object.keys(files).length === 0) continue;
       const dir = join(work, `slo-${basename(file, '.yaml')}`);
-      mkdirSync(dir, { recursive: true });
-      for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-      const cli = sloRulesYaml(parseSloFiles(sloFilePaths([dir])));
+      const cli = cliSloRules(files, dir);
       expect((values.slo?.rules ?? '').trimEnd(), `${file}: regenerate slo.rules with npx aiops slo rules`).toBe(cli.trimEnd());
       checked += 1;
     }
@@ -260,10 +283,11 @@ describe('helm/aiops', () => {
   it('turns every rule file of compose/prometheus/rules and the SLO rules into PrometheusRules', () => {
     const ruleFiles = readdirSync(join(chart, 'files/rules')).filter((f) => f.endsWith('.yml'));
     const rules = renderedOf('production-values.yaml').filter((d) => d.kind === 'PrometheusRule');
-    expect(rules.map((r) => r.metadata.name).sort()).toEqual([...ruleFiles.map((f) => `aiops-${f.replace(/\.yml$/, '').replaceAll('.', '-')}`), 'aiops-slo'].sort());
+    const nameOf = (f: string): string => `aiops-${f.replace(/\.yml$/, '').replace(/\.rules$/, '').replace(/^aiops-/, '').replaceAll('.', '-')}`;
+    expect(rules.map((r) => r.metadata.name).sort()).toEqual([...ruleFiles.map(nameOf), 'aiops-slo'].sort());
     for (const f of ruleFiles) {
       const source = parse(readFileSync(join(chart, 'files/rules', f), 'utf8')) as { groups: unknown[] };
-      const rendered = rules.find((r) => r.metadata.name === `aiops-${f.replace(/\.yml$/, '').replaceAll('.', '-')}`);
+      const rendered = rules.find((r) => r.metadata.name === nameOf(f));
       expect((rendered?.spec as { groups: unknown[] }).groups, f).toEqual(source.groups);
       expect(rendered?.metadata.labels?.release).toBe('kube-prometheus-stack');
     }
