@@ -6,44 +6,11 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/** The standard SLI windows: 5m, 30m, 1h, 2h, 6h, 1d, 3d (shortest first), in ms. */
-export const standardWindowsMs: readonly number[] = Object.freeze([5 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 6 * HOUR, DAY, 3 * DAY]);
+import { burnAlertRules, standardWindowsMs } from './burn-rates.js';
+import type { BurnAlertRule } from './burn-rates.js';
 
-/** One multiwindow alert: fires when the burn rate over BOTH windows reaches factor. */
-export interface BurnAlertRule {
-  readonly tier: 'page' | 'ticket';
-  readonly longMs: number;
-  readonly shortMs: number;
-  /** Burn rate both windows must reach: budgetShare × period / longMs. */
-  readonly factor: number;
-  /** Share of the period's error budget spent over `longMs` at that burn rate. */
-  readonly budgetShare: number;
-}
-
-/** The Workbook's rules with the budget share in percent (kept integral so factors divide exactly). */
-const WORKBOOK_RULES: readonly { tier: 'page' | 'ticket'; longMs: number; shortMs: number; percent: number }[] = [
-  { tier: 'page', longMs: HOUR, shortMs: 5 * MINUTE, percent: 2 },
-  { tier: 'page', longMs: 6 * HOUR, shortMs: 30 * MINUTE, percent: 5 },
-  { tier: 'ticket', longMs: DAY, shortMs: 2 * HOUR, percent: 10 },
-  { tier: 'ticket', longMs: 3 * DAY, shortMs: 6 * HOUR, percent: 10 },
-];
-
-/**
- * The SRE Workbook's four rules, factors scaled to the SLO period: page 2% of budget in 1h (with
- * 5m), 5% in 6h (with 30m); ticket 10% in 1d (with 2h), 10% in 3d (with 6h). factor = share *
- * periodMs / longMs, so a 30-day period gives exactly 14.4, 6, 3, 1 (computed as one division
- * of exact integers, so the factor is the double nearest the exact ratio: 7 days gives 3.36,
- * 1.4, 0.7, 7/30). Rules whose long window exceeds the period are kept (their factor is below
- * the share). `page` and `ticket` (default true) leave a tier's rules out; order is as above.
- */
-export function burnAlertRules(periodMs: number, options: { page?: boolean; ticket?: boolean } = {}): BurnAlertRule[] {
-  if (!(periodMs > 0 && periodMs < Number.POSITIVE_INFINITY)) throw new RangeError(`period must be positive and finite, got ${periodMs}`);
-  const page = options.page ?? true;
-  const ticket = options.ticket ?? true;
-  return WORKBOOK_RULES.filter((r) => (r.tier === 'page' ? page : ticket)).map((r) =>
-    Object.freeze({ tier: r.tier, longMs: r.longMs, shortMs: r.shortMs, factor: (r.percent * periodMs) / (100 * r.longMs), budgetShare: r.percent / 100 }),
-  );
-}
+export { burnAlertRules, standardWindowsMs };
+export type { BurnAlertRule };
 
 /** Alert tiers: the burn-rate tiers and the exhausted budget. */
 export type AlertTier = 'page' | 'ticket' | 'budget';

@@ -16,6 +16,7 @@
  */
 import { Document, isMap, isSeq } from 'yaml';
 import { nominalPeriodMs } from './calendar.js';
+import { burnAlertRules } from './burn-rates.js';
 import { HTTP_DURATION_BUCKETS } from '../../runtime/otlp/workload-catalog.js';
 import type { Sli, SloSelector, SloSpec, SloWindow, StatusClass } from './types.js';
 
@@ -375,8 +376,8 @@ function alertExpr(spec: SloSpec, sli: PromSli, severity: 'page' | 'ticket'): st
   const filter = sloFilter(spec);
   const period = periodOf(spec);
   const budget = num(1 - spec.objective);
-  const pair = (p: BurnRatePair): string => {
-    const threshold = `(${num(burnRateFactor(p, period.ms))} * ${budget})`;
+  const pair = (p: BurnRatePair, factor: number): string => {
+    const threshold = `(${num(factor)} * ${budget})`;
     const over = (ms: number): string =>
       `    max(slo:sli_error:ratio_rate${promDuration(ms)}${filter} > ${threshold}) without (sloth_window)`;
     const lines = ['(', over(p.shortMs), '    and', over(p.longMs)];
@@ -386,12 +387,13 @@ function alertExpr(spec: SloSpec, sli: PromSli, severity: 'page' | 'ticket'): st
     lines.push(')');
     return lines.join('\n');
   };
-  const [first, second] = BURN_RATE_TIERS[severity];
-  return `${pair(first)}\nor\n${pair(second)}`;
+  const pairs = burnAlertRules(period.ms, { page: severity === 'page', ticket: severity === 'ticket' });
+  return pairs.map((p) => pair(p, p.factor)).join('\nor\n');
 }
 
 function alertGroup(spec: SloSpec, sli: PromSli, notes: readonly string[]): RuleGroup | undefined {
-  const severities = (['page', 'ticket'] as const).filter((s) => spec.alerting[s]);
+  const period = periodOf(spec);
+  const severities = (['page', 'ticket'] as const).filter((s) => spec.alerting[s] && burnAlertRules(period.ms, { page: s === 'page', ticket: s === 'ticket' }).length > 0);
   if (severities.length === 0) return undefined;
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(spec.alerting.labels)) labels[labelKey(k)] = v;

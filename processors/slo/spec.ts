@@ -60,14 +60,14 @@
  * (checkout-requests-availability → CheckoutRequestsAvailabilitySLOBurn).
  */
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import type { YAMLError } from 'yaml';
 import { aiopsError } from '../../runtime/errors.js';
 import { Scope, isObj, obj, show, str } from './model.js';
 import type { Obj } from './model.js';
-import { openSloSli, openSloSlo } from './formats/openslo.js';
-import type { ClaimName } from './formats/openslo.js';
+import { annotationOverrides, openSloSli, openSloSlo } from './formats/openslo.js';
+import type { ClaimName, OpenSloContext } from './formats/openslo.js';
 import { slothDoc } from './formats/sloth.js';
 import type { Draft } from './sli.js';
 import type { SloSpec } from './types.js';
@@ -108,20 +108,149 @@ interface SliEntry {
   draft: Draft | undefined;
 }
 
+/** Limits on what an SLO file may be (docs/slo.md, "Limits"). */
+export const sloLimits = Object.freeze({
+  /** Bytes of one file. */
+  maxFileBytes: 1024 * 1024,
+  /** SLOs over all files of one call. */
+  maxSlos: 1000,
+  /** YAML documents (or top-level list items) of one file. */
+  maxDocuments: 2000,
+  /** Alias expansions per document (the yaml package's maxAliasCount): alias bombs stop here. */
+  maxAliasCount: 100,
+  /** Nesting of mappings and lists. */
+  maxDepth: 32,
+  /** Problems reported per file; the rest are counted in one line. */
+  maxProblemsPerFile: 20,
+  /** Characters of one problem line. */
+  maxLineLength: 300,
+});
+
+/** Why a text is not YAML text at all (NUL bytes, replacement characters, control characters), or undefined. */
+function binaryReason(text: string): string | undefined {
+  const nul = text.indexOf('\0');
+  if (nul >= 0) return `binary content (a NUL byte at character ${nul + 1})`;
+  let odd = 0;
+  const sample = text.slice(0, 64 * 1024);
+  for (let i = 0; i < sample.length; i++) {
+    const c = sample.charCodeAt(i);
+    if (c === 0xfffd || (c < 0x20 && c !== 9 && c !== 10 && c !== 13)) odd++;
+  }
+  return odd > 8 && odd * 100 > sample.length ? `binary content (${odd} invalid or control characters in the first ${sample.length})` : undefined;
+}
+
+/** Depth of nested mappings and lists, counted without recursion; stops past `limit`. */
+function depthOf(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (d + 1 > max) max = d + 1;
+    if (max > limit) return max;
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
+/** One YAML document's value, or a problem: YAML errors, alias bombs, too deep. */
+function documentValue(d: ReturnType<typeof parseAllDocuments>[number], s: Scope): { value: unknown } | undefined {
+  if (d.errors.length > 0) {
+    for (const e of d.errors.slice(0, 3)) s.fail('', yamlMessage(e));
+    if (d.errors.length > 3) s.fail('', `and ${d.errors.length - 3} more YAML errors`);
+    return undefined;
+  }
+  let value: unknown;
+  try {
+    value = d.toJS({ maxAliasCount: sloLimits.maxAliasCount });
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (/alias/i.test(message)) return s.fail('', `too many alias expansions (more than ${sloLimits.maxAliasCount}): a YAML alias bomb?`);
+    if (e instanceof RangeError) return s.fail('', `nested more than ${sloLimits.maxDepth} levels deep`);
+    return s.fail('', `YAML error: ${message}`);
+  }
+  if (depthOf(value, sloLimits.maxDepth) > sloLimits.maxDepth) return s.fail('', `nested more than ${sloLimits.maxDepth} levels deep`);
+  return { value };
+}
+
+/** The YAML documents of a file, each top-level list item a document of its own (OpenSLO lists). */
+function documentsOf(file: string, text: string, problems: string[]): { value: unknown; index: number; multi: boolean }[] {
+  const fileScope = new Scope(problems, file);
+  if (text.length > sloLimits.maxFileBytes) {
+    fileScope.fail('', `the file is larger than ${sloLimits.maxFileBytes} bytes`);
+    return [];
+  }
+  const binary = binaryReason(text);
+  if (binary !== undefined) {
+    fileScope.fail('', `not a YAML text file: ${binary}`);
+    return [];
+  }
+  let docs: ReturnType<typeof parseAllDocuments>;
+  try {
+    const parsed = parseAllDocuments(text);
+    docs = Array.isArray(parsed) ? parsed : [];
+    if (!Array.isArray(parsed)) fileScope.fail('', 'YAML error: not a YAML stream');
+  } catch (e) {
+    fileScope.fail('', e instanceof RangeError ? `nested more than ${sloLimits.maxDepth} levels deep` : `YAML error: ${e instanceof Error ? e.message : String(e)}`);
+    return [];
+  }
+  if (docs.length > sloLimits.maxDocuments) {
+    fileScope.fail('', `more than ${sloLimits.maxDocuments} YAML documents`);
+    return [];
+  }
+  const out: { value: unknown; index: number; multi: boolean }[] = [];
+  let index = 0;
+  const multi = docs.length > 1;
+  for (const d of docs) {
+    const got = documentValue(d, new Scope(problems, `${file}#${index}`));
+    if (!got) {
+      index++;
+      continue;
+    }
+    if (Array.isArray(got.value)) {
+      for (const item of got.value) {
+        if (out.length >= sloLimits.maxDocuments) {
+          fileScope.fail('', `more than ${sloLimits.maxDocuments} YAML documents`);
+          return out;
+        }
+        out.push({ value: item, index: index++, multi: true });
+      }
+    } else {
+      out.push({ value: got.value, index: index++, multi });
+    }
+  }
+  return out;
+}
+
+/** Problems bounded: at most maxProblemsPerFile lines per file, each at most maxLineLength characters. */
+function bounded(problems: readonly string[], files: readonly string[]): string[] {
+  const out: string[] = [];
+  const perFile = new Map<string, number>();
+  const fileOf = (line: string): string => files.find((f) => line.startsWith(`  - ${f}`)) ?? '';
+  const dropped = new Map<string, number>();
+  for (const line of problems) {
+    const f = fileOf(line);
+    const n = (perFile.get(f) ?? 0) + 1;
+    perFile.set(f, n);
+    if (n > sloLimits.maxProblemsPerFile) {
+      dropped.set(f, (dropped.get(f) ?? 0) + 1);
+      continue;
+    }
+    const clean = line.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+    out.push(clean.length > sloLimits.maxLineLength ? `${clean.slice(0, sloLimits.maxLineLength - 3)}...` : clean);
+  }
+  for (const [f, n] of dropped) out.push(`  - ${f === '' ? '(files)' : f}: and ${n} more problems`);
+  return out;
+}
+
 function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
   const loaded: Loaded[] = [];
   const slis = new Map<string, SliEntry>();
+  const dataSources = new Map<string, string>();
   for (const { file, text } of sources) {
-    const docs = parseAllDocuments(text);
-    const multi = docs.length > 1;
-    docs.forEach((d, index) => {
+    for (const { value, index, multi } of documentsOf(file, text, problems)) {
       const s = new Scope(problems, `${file}#${index}`);
-      if (d.errors.length > 0) {
-        for (const e of d.errors) s.fail('', yamlMessage(e));
-        return;
-      }
-      const value: unknown = d.toJS();
-      if (value === null || value === undefined) return;
+      if (value === null || value === undefined) continue;
       if (!isObj(value)) {
         s.fail('', `a document must be a mapping, got ${show(value)}`);
       } else if (value.apiVersion !== undefined) {
@@ -132,7 +261,7 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
         } else if (value.kind === 'SLI') {
           const metadata = obj(s, value, 'metadata', '', true);
           const name = metadata && str(s, metadata, 'name', 'metadata', true);
-          if (name === undefined) return;
+          if (name === undefined) continue;
           const prev = slis.get(name);
           if (prev) {
             s.fail('metadata.name', `duplicate SLI name ${show(name)} (also in ${prev.s.where})`);
@@ -140,8 +269,14 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
             slis.set(name, { s, doc: value, done: false, draft: undefined });
             loaded.push({ kind: 'sli', name });
           }
+        } else if (value.kind === 'DataSource') {
+          const metadata = obj(s, value, 'metadata', '', true);
+          const name = metadata && str(s, metadata, 'name', 'metadata', true);
+          const spec = obj(s, value, 'spec', '', true);
+          const type = spec && str(s, spec, 'type', 'spec', true);
+          if (name !== undefined && type !== undefined) dataSources.set(name, type);
         } else if (typeof value.kind !== 'string' || !ignoredKinds.includes(value.kind)) {
-          s.fail('kind', `unknown kind ${show(value.kind)} (SLO, SLI; ignored: ${ignoredKinds.join(', ')})`);
+          s.fail('kind', `unknown kind ${show(value.kind)} (SLO, SLI, DataSource; ignored: ${ignoredKinds.filter((k) => k !== 'DataSource').join(', ')})`);
         }
       } else if (value.version !== undefined) {
         const top = new Scope(problems, multi ? `${file} (document ${index})` : file);
@@ -150,8 +285,9 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
       } else {
         s.fail('', 'neither apiVersion (OpenSLO) nor version (Sloth) is given');
       }
-    });
+    }
   }
+  const context: OpenSloContext = { dataSources };
 
   const sliDraft = (name: string): { draft: Draft | undefined } | undefined => {
     const entry = slis.get(name);
@@ -159,7 +295,7 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
     if (!entry.done) {
       entry.done = true;
       const spec = obj(entry.s, entry.doc, 'spec', '', true);
-      entry.draft = spec && openSloSli(entry.s, spec, 'spec');
+      entry.draft = spec && openSloSli(entry.s, spec, 'spec', context, annotationOverrides(entry.doc));
     }
     return { draft: entry.draft };
   };
@@ -176,7 +312,7 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
     if (l.kind === 'sli') {
       sliDraft(l.name);
     } else if (l.kind === 'slo') {
-      const spec = openSloSlo(l.s, l.doc, { file: l.file, format: 'openslo', index: l.index }, sliDraft, claim);
+      const spec = openSloSlo(l.s, l.doc, { file: l.file, format: 'openslo', index: l.index }, sliDraft, claim, context);
       if (spec) out.push(deepFreeze(spec));
     } else {
       const first = slothNext.get(l.file) ?? 0;
@@ -185,7 +321,8 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
       out.push(...specs.map(deepFreeze));
     }
   }
-  if (problems.length > 0) throw aiopsError('SLO_SPEC_INVALID', [problems.join('\n')]);
+  if (out.length > sloLimits.maxSlos) problems.push(`  - ${out.length} SLOs in the files given: at most ${sloLimits.maxSlos} are supported`);
+  if (problems.length > 0) throw aiopsError('SLO_SPEC_INVALID', [bounded(problems, sources.map((x) => x.file)).join('\n')]);
   return out;
 }
 
@@ -204,7 +341,17 @@ export function parseSloFiles(paths: readonly string[]): SloSpec[] {
   const problems: string[] = [];
   const sources: SloSource[] = [];
   for (const file of paths) {
+    let size = 0;
     try {
+      size = statSync(file).size;
+    } catch {
+      // Reading it below says why.
+    }
+    try {
+      if (size > sloLimits.maxFileBytes) {
+        problems.push(`  - ${file}: the file is larger than ${sloLimits.maxFileBytes} bytes (${size})`);
+        continue;
+      }
       sources.push({ file, text: readFileSync(file, 'utf8') });
     } catch (e) {
       problems.push(`  - ${file}: cannot read the file: ${e instanceof Error ? e.message : String(e)}`);

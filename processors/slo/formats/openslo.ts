@@ -12,6 +12,7 @@
  */
 
 import { localToInstant } from '../calendar.js';
+import { minPeriodMs } from '../burn-rates.js';
 import {
   DAY,
   HOUR,
@@ -34,33 +35,55 @@ import {
 import type { Obj, Scope } from '../model.js';
 import { operandFromPromql, ratioDraft, thresholdDraft, thresholdLatency, toSeconds } from '../sli.js';
 import type { Draft, Operand } from '../sli.js';
+import type { AttributeOverrides } from '../names.js';
 import type { SloSpec, SloWindow } from '../types.js';
 import { operandFromNative } from './aiops.js';
 
-/** A `{ metricSource: ... }` holder (OpenSLO). */
-function operandFromSource(s: Scope, holder: Obj, path: string): Operand | undefined {
+/** What OpenSLO documents of other kinds give the SLIs: DataSource name → its type. */
+export interface OpenSloContext {
+  readonly dataSources: ReadonlyMap<string, string>;
+}
+
+/** `aiops.attribute.<label>: <attribute>` annotations of a document: label → OTel attribute overrides. */
+export function annotationOverrides(doc: Obj): AttributeOverrides {
+  const metadata = isObj(doc.metadata) ? doc.metadata : {};
+  const annotations = isObj(metadata.annotations) ? metadata.annotations : {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(annotations)) if (k.startsWith('aiops.attribute.') && typeof v === 'string') out[k.slice('aiops.attribute.'.length)] = v;
+  return out;
+}
+
+/** A `{ metricSource: ... }` holder (OpenSLO): `type` (or the type of the DataSource `metricSourceRef` names) and `spec`. */
+function operandFromSource(s: Scope, holder: Obj, path: string, context: OpenSloContext, overrides: AttributeOverrides): Operand | undefined {
   const source = obj(s, holder, 'metricSource', path, true);
   if (!source) return undefined;
   const mp = at(path, 'metricSource');
-  const type = str(s, source, 'type', mp, true);
+  const ref = str(s, source, 'metricSourceRef', mp);
+  const refType = ref === undefined ? undefined : context.dataSources.get(ref);
+  if (ref !== undefined && refType === undefined) return s.fail(at(mp, 'metricSourceRef'), `no DataSource named ${show(ref)} in the files given`);
+  const type = str(s, source, 'type', mp, refType === undefined) ?? refType;
   const spec = obj(s, source, 'spec', mp, true);
   if (type === undefined || spec === undefined) return undefined;
+  if (refType !== undefined && type.toLowerCase() !== refType.toLowerCase()) return s.fail(at(mp, 'type'), `${show(type)} differs from the type of DataSource ${show(ref)} (${show(refType)})`);
   const sp = at(mp, 'spec');
   if (type.toLowerCase() === 'prometheus') {
     const key = spec.query === undefined && spec.promql !== undefined ? 'promql' : 'query';
     const query = str(s, spec, key, sp, true);
-    return query === undefined ? undefined : operandFromPromql(s, query, at(sp, key));
+    return query === undefined ? undefined : operandFromPromql(s, query, at(sp, key), overrides);
   }
   if (type === 'aiops') return operandFromNative(s, spec, sp);
-  return s.fail(at(mp, 'type'), `metric source type ${show(type)} is not supported (Prometheus, aiops)`);
+  return s.fail(
+    at(mp, ref !== undefined && source.type === undefined ? 'metricSourceRef' : 'type'),
+    `metric source type ${show(type)} is not supported: the platform reads OTLP metrics, so only Prometheus queries (type: Prometheus, over the names the collector exports) and native sources (type: aiops) can be evaluated`,
+  );
 }
 
 /** An OpenSLO SLI spec (of an SLI document or an inline indicator). */
-export function openSloSli(s: Scope, spec: Obj, path: string): Draft | undefined {
+export function openSloSli(s: Scope, spec: Obj, path: string, context: OpenSloContext, overrides: AttributeOverrides = {}): Draft | undefined {
   if (spec.ratioMetric !== undefined && spec.thresholdMetric !== undefined) return s.fail(path, 'give ratioMetric or thresholdMetric, not both');
   if (spec.thresholdMetric !== undefined) {
     const t = obj(s, spec, 'thresholdMetric', path);
-    const op = t && operandFromSource(s, t, at(path, 'thresholdMetric'));
+    const op = t && operandFromSource(s, t, at(path, 'thresholdMetric'), context, overrides);
     return op && thresholdDraft(s, op);
   }
   const r = obj(s, spec, 'ratioMetric', path);
@@ -75,8 +98,8 @@ export function openSloSli(s: Scope, spec: Obj, path: string): Draft | undefined
   const role = r.good !== undefined ? 'good' : 'bad';
   const partHolder = obj(s, r, role, rp);
   const totalHolder = obj(s, r, 'total', rp, true);
-  const part = partHolder && operandFromSource(s, partHolder, at(rp, role));
-  const total = totalHolder && operandFromSource(s, totalHolder, at(rp, 'total'));
+  const part = partHolder && operandFromSource(s, partHolder, at(rp, role), context, overrides);
+  const total = totalHolder && operandFromSource(s, totalHolder, at(rp, 'total'), context, overrides);
   if (!ok || !part || !total) return undefined;
   return ratioDraft(s, role, part, total);
 }
@@ -117,6 +140,9 @@ function openSloWindow(s: Scope, spec: Obj): SloWindow | undefined {
     if (w.calendar !== undefined) return s.fail(at(p, 'calendar'), 'a rolling window (isRolling: true) takes no calendar');
     const ms = rollingUnits[unit];
     if (ms === undefined) return s.fail(at(p, 'duration'), `a rolling window needs a fixed length (m, h, d or w), got ${duration}`);
+    if (count * ms < minPeriodMs) {
+      return s.fail(at(p, 'duration'), `${duration} is too short for any burn-rate alert (no rule reaches a burn rate of 1 in under ${minPeriodMs / 60_000}m); use at least ${minPeriodMs / 60_000}m`);
+    }
     return { kind: 'rolling', durationMs: count * ms };
   }
   const cp = at(p, 'calendar');
@@ -142,7 +168,7 @@ function openSloWindow(s: Scope, spec: Obj): SloWindow | undefined {
   return { kind: 'calendar', unit: cu[0], count: count * cu[1], timeZone, startMs: zonedToUtc(local, timeZone) };
 }
 
-const aiopsAnnotations = 'aiops.page, aiops.ticket, aiops.minEvents, aiops.alertName, aiops.alertLabel.<name>, aiops.alertAnnotation.<name>';
+const aiopsAnnotations = 'aiops.page, aiops.ticket, aiops.minEvents, aiops.alertName, aiops.alertLabel.<name>, aiops.alertAnnotation.<name>, aiops.attribute.<label>';
 
 /** OpenSLO `metadata.annotations` → alerting and minEvents. */
 function annotationSettings(s: Scope, annotations: Record<string, string>) {
@@ -161,6 +187,8 @@ function annotationSettings(s: Scope, annotations: Record<string, string>) {
       else out.alertName = value;
     } else if (key.startsWith('aiops.alertLabel.') && key.length > 'aiops.alertLabel.'.length) {
       out.labels[key.slice('aiops.alertLabel.'.length)] = value;
+    } else if (key.startsWith('aiops.attribute.') && key.length > 'aiops.attribute.'.length) {
+      // Label → attribute overrides, read by annotationOverrides.
     } else if (key.startsWith('aiops.alertAnnotation.') && key.length > 'aiops.alertAnnotation.'.length) {
       out.annotations[key.slice('aiops.alertAnnotation.'.length)] = value;
     } else {
@@ -175,7 +203,7 @@ export type SliLookup = (name: string) => { draft: Draft | undefined } | undefin
 /** Registers an SLO name, reporting it when another SLO has it. */
 export type ClaimName = (s: Scope, name: string, path: string) => void;
 
-export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup: SliLookup, claim: ClaimName): SloSpec | undefined {
+export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup: SliLookup, claim: ClaimName, context: OpenSloContext): SloSpec | undefined {
   const metadata = obj(s, doc, 'metadata', '', true) ?? {};
   const name = checkName(s, str(s, metadata, 'name', 'metadata', true), 'metadata.name');
   if (name !== undefined) claim(s, name, 'metadata.name');
@@ -192,7 +220,7 @@ export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup
   } else if (spec.indicator !== undefined) {
     const indicator = obj(s, spec, 'indicator', 'spec');
     const sliSpec = indicator && obj(s, indicator, 'spec', 'spec.indicator', true);
-    draft = sliSpec && openSloSli(s, sliSpec, 'spec.indicator.spec');
+    draft = sliSpec && openSloSli(s, sliSpec, 'spec.indicator.spec', context, annotationOverrides(doc));
   } else if (spec.indicatorRef !== undefined) {
     const ref = str(s, spec, 'indicatorRef', 'spec');
     const found = ref === undefined ? undefined : lookup(ref);

@@ -54,9 +54,19 @@ describe('burnAlertRules', () => {
     ]);
   });
 
-  it('scales to 7 days (14.4 × 7/30 = 3.36 …) and filters tiers', () => {
-    expect(burnAlertRules(7 * DAY).map((r) => r.factor)).toEqual([3.36, 1.4, 0.7, 7 / 30]);
+  it('scales the windows of shorter periods, never firing below a burn rate of 1, and filters tiers', () => {
+    // 7 days: windows scaled by 7/30 and snapped to the kept windows; no tier below 1x (it was 0.7 and 0.23).
+    expect(burnAlertRules(7 * DAY).map((r) => [r.tier, r.longMs, r.shortMs, r.factor])).toEqual([
+      ['page', 30 * MINUTE, 5 * MINUTE, 6.72],
+      ['page', HOUR, 5 * MINUTE, 8.4],
+      ['ticket', 6 * HOUR, 30 * MINUTE, 2.8],
+    ]);
     expect(burnAlertRules(28 * DAY)[0]?.factor).toBeCloseTo(13.44, 12);
+    expect(burnAlertRules(28 * DAY).map((r) => r.factor)).toEqual([13.44, 5.6, 2.8]);
+    for (const days of [1, 7, 14, 28, 30, 90, 365]) for (const r of burnAlertRules(days * DAY)) expect(r.factor).toBeGreaterThanOrEqual(1);
+    // 1 hour: one ticket rule; under 50 minutes, none.
+    expect(burnAlertRules(HOUR).map((r) => [r.tier, r.longMs, r.factor])).toEqual([['ticket', 5 * MINUTE, 1.2]]);
+    expect(burnAlertRules(49 * MINUTE)).toEqual([]);
     expect(burnAlertRules(30 * DAY, { ticket: false }).map((r) => r.tier)).toEqual(['page', 'page']);
     expect(burnAlertRules(30 * DAY, { page: false }).map((r) => r.factor)).toEqual([3, 1]);
     expect(() => burnAlertRules(0)).toThrow(RangeError);

@@ -286,12 +286,12 @@ describe('sloRuleGroups', () => {
   it('scales the burn-rate factors to the period', () => {
     const tiers = [...BURN_RATE_TIERS.page, ...BURN_RATE_TIERS.ticket];
     expect(tiers.map((p) => burnRateFactor(p, 30 * DAY))).toEqual([14.4, 6, 3, 1]);
-    expect(tiers.map((p) => burnRateFactor(p, 7 * DAY))).toEqual([3.36, 1.4, 0.7, 0.233333333333]);
+    // 7 days: the engine's rules (burn-rates.ts), never below 1x.
     const weekly = group(groups, 'sloth-slo-alerts-checkout-latency');
-    expect(alertOf(weekly, 'page').expr).toContain('> (3.36 * 0.01)) without (sloth_window)');
-    expect(alertOf(weekly, 'page').expr).toContain('> (1.4 * 0.01)) without (sloth_window)');
-    expect(alertOf(weekly, 'ticket').expr).toContain('> (0.7 * 0.01)) without (sloth_window)');
-    expect(alertOf(weekly, 'ticket').expr).toContain('> (0.233333333333 * 0.01)) without (sloth_window)');
+    expect(alertOf(weekly, 'page').expr).toContain('max(slo:sli_error:ratio_rate30m{sloth_id="checkout-latency", sloth_service="checkout", sloth_slo="checkout-latency"} > (6.72 * 0.01)) without (sloth_window)');
+    expect(alertOf(weekly, 'page').expr).toContain('> (8.4 * 0.01)) without (sloth_window)');
+    expect(alertOf(weekly, 'ticket').expr).toContain('max(slo:sli_error:ratio_rate6h{sloth_id="checkout-latency", sloth_service="checkout", sloth_slo="checkout-latency"} > (2.8 * 0.01)) without (sloth_window)');
+    expect(alertOf(weekly, 'ticket').expr).not.toMatch(/> \(0\.\d+ \* 0\.01\)/);
   });
 
   it('uses the nominal length of a calendar period as a rolling window, and says so', () => {

@@ -587,13 +587,13 @@ spec:
     expect(spec?.minEvents).toBe(0);
     expect(spec?.alerting).toEqual({ page: false, ticket: true, name: 'ApiV2ErrorsSLOBurn', labels: {}, annotations: {} });
     expect(problems(() => parseSloText(text.replace('aiops.page', 'aiops.paging'), 'l.yaml'))).toEqual([
-      '  - l.yaml#0 metadata.annotations.aiops.paging: unknown annotation (known: aiops.page, aiops.ticket, aiops.minEvents, aiops.alertName, aiops.alertLabel.<name>, aiops.alertAnnotation.<name>)',
+      '  - l.yaml#0 metadata.annotations.aiops.paging: unknown annotation (known: aiops.page, aiops.ticket, aiops.minEvents, aiops.alertName, aiops.alertLabel.<name>, aiops.alertAnnotation.<name>, aiops.attribute.<label>)',
     ]);
   });
 
-  it('ignores Service, AlertPolicy, AlertCondition, AlertNotificationTarget and DataSource documents', () => {
+  it('ignores Service, AlertPolicy, AlertCondition, AlertNotificationTarget and unreferenced DataSource documents', () => {
     const other = ['Service', 'AlertPolicy', 'AlertCondition', 'AlertNotificationTarget', 'DataSource']
-      .map((kind) => `apiVersion: openslo/v1\nkind: ${kind}\nmetadata:\n  name: x\nspec: {}\n`)
+      .map((kind) => `apiVersion: openslo/v1\nkind: ${kind}\nmetadata:\n  name: x\nspec: ${kind === 'DataSource' ? '{ type: Prometheus }' : '{}'}\n`)
       .join('---\n');
     const text = `${other}---\n${openSlo({ bad: `${count}{code=~"5.."}`, total: count })}`;
     const specs = parseSloText(text, 'k.yaml');
@@ -631,7 +631,7 @@ spec:
       '  - v.yaml#0 apiVersion: unknown apiVersion "openslo/v1alpha" (supported: openslo/v1)',
     ]);
     expect(problems(() => parseSloText(base.replace('kind: SLO', 'kind: SLOs'), 'v.yaml'))).toEqual([
-      '  - v.yaml#0 kind: unknown kind "SLOs" (SLO, SLI; ignored: Service, AlertPolicy, AlertCondition, AlertNotificationTarget, DataSource)',
+      '  - v.yaml#0 kind: unknown kind "SLOs" (SLO, SLI, DataSource; ignored: Service, AlertPolicy, AlertCondition, AlertNotificationTarget)',
     ]);
     expect(problems(() => parseSloText(base.replace('name: x\n', 'name: x y\n'), 'v.yaml'))).toEqual([
       `  - v.yaml#0 metadata.name: must be letters, digits, '_', '.' and '-' only, got "x y"`,

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { AiopsError } from '../../../runtime/errors.js';
+import { parseSloText } from '../../../processors/slo/spec.js';
+
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof AiopsError) return e.message.split('\n').slice(1);
+    throw e;
+  }
+  throw new Error('expected an AiopsError');
+}
+
+const list = (source: string, extra = ''): string => `- apiVersion: openslo/v1
+  kind: DataSource
+  metadata: { name: prom }
+  spec:
+    type: Prometheus
+    connectionDetails: { url: http://prometheus:9090 }
+- apiVersion: openslo/v1
+  kind: DataSource
+  metadata: { name: dd }
+  spec: { type: Datadog, connectionDetails: {} }
+- apiVersion: openslo/v1
+  kind: SLO
+  metadata:
+    name: api-availability
+${extra}  spec:
+    service: api
+    indicator:
+      metadata: { name: api-errors }
+      spec:
+        ratioMetric:
+          counter: true
+          bad:
+            metricSource:
+              metricSourceRef: ${source}
+              spec: { query: 'sum(rate(http_requests_total{handler!="/healthz",code=~"5.."}[5m]))' }
+          total:
+            metricSource:
+              metricSourceRef: ${source}
+              spec: { query: 'sum(rate(http_requests_total{handler!="/healthz"}[5m]))' }
+    timeWindow: [{ duration: 7d, isRolling: true }]
+    objectives: [{ target: 0.995 }]
+`;
+
+describe('OpenSLO as teams write it', () => {
+  it('reads a top-level list of documents and a DataSource named by metricSourceRef', () => {
+    const [spec] = parseSloText(list('prom'), 'l.yaml');
+    expect(spec).toMatchObject({
+      name: 'api-availability',
+      service: 'api',
+      source: { index: 2 },
+      sli: {
+        kind: 'availability',
+        prometheusName: 'http_requests_total',
+        matchers: [{ attribute: 'handler', op: '!=', value: '/healthz' }],
+        badClasses: [4],
+        prom: { total: 'http_requests_total{handler!="/healthz"}', bad: 'http_requests_total{handler!="/healthz",code=~"5.."}' },
+      },
+    });
+  });
+
+  it('rejects sources other than Prometheus, saying why', () => {
+    expect(problems(() => parseSloText(list('dd'), 'l.yaml'))).toEqual([
+      expect.stringMatching(/^  - l\.yaml#2 spec\.indicator\.spec\.ratioMetric\.bad\.metricSource\.metricSourceRef: metric source type "Datadog" is not supported: the platform reads OTLP metrics/),
+      expect.stringMatching(/^  - l\.yaml#2 spec\.indicator\.spec\.ratioMetric\.total\.metricSource\.metricSourceRef: metric source type "Datadog" is not supported/),
+    ]);
+    expect(problems(() => parseSloText(list('nowhere'), 'l.yaml'))[0]).toBe(
+      '  - l.yaml#2 spec.indicator.spec.ratioMetric.bad.metricSource.metricSourceRef: no DataSource named "nowhere" in the files given',
+    );
+  });
+
+  it('maps labels to other attributes when annotated', () => {
+    const [spec] = parseSloText(list('prom', '    annotations: { aiops.attribute.handler: http.route }\n'), 'l.yaml');
+    expect(spec?.sli.matchers).toEqual([{ attribute: 'http.route', op: '!=', value: '/healthz' }]);
+  });
+
+  it('rejects a period too short for any burn-rate rule', () => {
+    expect(problems(() => parseSloText(list('prom').replace('duration: 7d', 'duration: 30m'), 'l.yaml'))).toEqual([
+      '  - l.yaml#2 spec.timeWindow[0].duration: 30m is too short for any burn-rate alert (no rule reaches a burn rate of 1 in under 50m); use at least 50m',
+    ]);
+  });
+});
