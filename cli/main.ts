@@ -11,6 +11,7 @@ import { runSlo } from './slo-command.js';
 import { runStack } from './stack-command.js';
 import { runTopics } from './topics-command.js';
 import { runTools } from './tools-command.js';
+import { runImage, runNodeLtsCommand } from './image-command.js';
 
 const usage = `usage: aiops <command> [options]
 
@@ -34,6 +35,10 @@ commands:
   tools install [tool...]     install the checking tools (helm, promtool, hadolint, ...) into the cache
   topics create [--partitions n] [--replication-factor n]
                               create the platform's Kafka topics that are missing (idempotent)
+  image build [--docker-archive f] | export --docker-archive f | run [-e K=v] -- <command>
+                              build the image from the Dockerfile without Docker (buildah, a
+                              local Node.js 24 base), export it, run it with runc (docs/deploy.md)
+  node-lts [-- args...]       the image's Node.js LTS from the cache: its path, or run it with args
   demo [--duration s]         the main job: stack, platform, demo shop with load, a latency
                               spike and an error burst, anomaly and SLO alerts, live (3.5 min)
   demo-app [--port n]         the demo shop alone (Express + OpenTelemetry SDK, fault injection)
@@ -71,6 +76,10 @@ async function main(argv: string[]): Promise<number> {
       return runDashboards(rest);
     case 'tools':
       return runTools(rest);
+    case 'image':
+      return runImage(rest);
+    case 'node-lts':
+      return runNodeLtsCommand(rest);
     case undefined:
     case 'help':
     case '--help':
