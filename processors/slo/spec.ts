@@ -236,7 +236,7 @@ function bounded(problems: readonly string[], files: readonly string[]): string[
       dropped.set(f, (dropped.get(f) ?? 0) + 1);
       continue;
     }
-    const clean = line.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+    const clean = [...line].map((c) => (c.charCodeAt(0) < 0x20 && c !== '\t' && c !== '\n') || c === '\u007f' ? '?' : c).join('');
     out.push(clean.length > sloLimits.maxLineLength ? `${clean.slice(0, sloLimits.maxLineLength - 3)}...` : clean);
   }
   for (const [f, n] of dropped) out.push(`  - ${f === '' ? '(files)' : f}: and ${n} more problems`);

@@ -60,7 +60,7 @@ describe('bad input ends in one line per problem, bounded', () => {
     const many = Array.from({ length: 50 }, (_, i) => `  - name: s${i}\n    objective: 150\n`).join('');
     const lines = problems(() => parseSloText(`version: prometheus/v1\nservice: s\nslos:\n${many}`, 'many.yaml'));
     expect(lines).toHaveLength(sloLimits.maxProblemsPerFile + 1);
-    expect(lines[sloLimits.maxProblemsPerFile]).toMatch(/^  - many\.yaml: and \d+ more problems$/);
+    expect(lines[sloLimits.maxProblemsPerFile]).toMatch(/^ {2}- many\.yaml: and \d+ more problems$/);
     const long = problems(() => parseSloText(`version: prometheus/v1\nservice: s\nslos:\n  - name: x\n    objective: 99\n    sli: { plugin: { id: ${'y'.repeat(5000)} } }\n`, 'l.yaml'));
     for (const line of long) expect(line.length).toBeLessThanOrEqual(sloLimits.maxLineLength);
   });

@@ -64,8 +64,8 @@ describe('OpenSLO as teams write it', () => {
 
   it('rejects sources other than Prometheus, saying why', () => {
     expect(problems(() => parseSloText(list('dd'), 'l.yaml'))).toEqual([
-      expect.stringMatching(/^  - l\.yaml#2 spec\.indicator\.spec\.ratioMetric\.bad\.metricSource\.metricSourceRef: metric source type "Datadog" is not supported: the platform reads OTLP metrics/),
-      expect.stringMatching(/^  - l\.yaml#2 spec\.indicator\.spec\.ratioMetric\.total\.metricSource\.metricSourceRef: metric source type "Datadog" is not supported/),
+      expect.stringMatching(/^ {2}- l\.yaml#2 spec\.indicator\.spec\.ratioMetric\.bad\.metricSource\.metricSourceRef: metric source type "Datadog" is not supported: the platform reads OTLP metrics/),
+      expect.stringMatching(/^ {2}- l\.yaml#2 spec\.indicator\.spec\.ratioMetric\.total\.metricSource\.metricSourceRef: metric source type "Datadog" is not supported/),
     ]);
     expect(problems(() => parseSloText(list('nowhere'), 'l.yaml'))[0]).toBe(
       '  - l.yaml#2 spec.indicator.spec.ratioMetric.bad.metricSource.metricSourceRef: no DataSource named "nowhere" in the files given',
