@@ -10,6 +10,7 @@ import type { AnomalyStageConfig, SignalMetric } from './config.js';
 import { DetectorBank, DetectorResult } from './detector-bank.js';
 import { EventTracker, EventTransition } from './event-tracker.js';
 import { SeriesSlots } from './series-slots.js';
+import { impactSeverity, metricKind, significanceFloor } from './significance.js';
 
 /** What the stage remembers of a series besides its model: where it comes from. */
 interface SeriesMeta {
@@ -19,8 +20,13 @@ interface SeriesMeta {
   dimensions: Record<string, string>;
 }
 
-/** Layout version of a series' changelog value. */
-const STATE_VERSION = 2;
+/**
+ * Layout version of a series' changelog value. 3 appends the stage's three bytes (consecutive
+ * drops, peak severity, the drop's best score) after the event state; a version 2 value is still
+ * read (those start at 0).
+ */
+const STATE_VERSION = 3;
+const STAGE_BYTES = 3;
 /** version u8, seasonSlots u16, noveltyBlocks u8, meta length u32. */
 const HEADER_BYTES = 8;
 
@@ -39,9 +45,7 @@ export function endpointOf(dimensions: Readonly<Record<string, string>>): string
   return dimensions['http.route'] ?? dimensions['url.path'] ?? dimensions['rpc.method'] ?? dimensions.endpoint ?? '';
 }
 
-function severityOf(score: number): AnomalySeverity {
-  return score >= 0.9 ? 'critical' : score >= 0.7 ? 'warning' : 'info';
-}
+const SEVERITIES: readonly AnomalySeverity[] = ['info', 'warning', 'critical'];
 
 /**
  * The state of every detector series of one evaluate partition as a changelog store: one entry
@@ -59,6 +63,8 @@ class DetectorStateStore implements StateStore {
     private readonly bank: DetectorBank,
     private readonly slots: SeriesSlots,
     private readonly tracker: EventTracker,
+    /** The stage's own per-slot bytes: read and written with the slot. */
+    private readonly extra: { get(slot: number): [number, number, number]; set(slot: number, drops: number, severity: number, dropScore: number): void },
   ) {}
 
   /** The slot of a series, allocated (and its event state reset) on first sight. */
@@ -90,14 +96,18 @@ class DetectorStateStore implements StateStore {
         continue;
       }
       const json = Buffer.from(JSON.stringify([meta.signal, meta.rule, meta.metric, meta.dimensions]), 'utf8');
-      const value = Buffer.allocUnsafe(HEADER_BYTES + json.length + this.bank.slotStateBytes + EventTracker.slotStateBytes);
+      const value = Buffer.allocUnsafe(HEADER_BYTES + json.length + this.bank.slotStateBytes + EventTracker.slotStateBytes + STAGE_BYTES);
       let o = value.writeUInt8(STATE_VERSION, 0);
       o = value.writeUInt16LE(this.bank.slots, o);
       o = value.writeUInt8(this.bank.config.noveltyBlocks, o);
       o = value.writeUInt32LE(json.length, o);
       o += json.copy(value, o);
       o += this.bank.writeSlot(slot, value, o);
-      this.tracker.writeSlot(slot, value, o);
+      o += this.tracker.writeSlot(slot, value, o);
+      const [drops, severity, dropScore] = this.extra.get(slot);
+      o = value.writeUInt8(drops, o);
+      o = value.writeUInt8(severity, o);
+      value.writeUInt8(dropScore, o);
       yield [id, value] as const;
     }
     this.dirty.clear();
@@ -109,7 +119,8 @@ class DetectorStateStore implements StateStore {
       this.meta.delete(id);
       return;
     }
-    if (value.readUInt8(0) !== STATE_VERSION || value.readUInt16LE(1) !== this.bank.slots || value.readUInt8(3) !== this.bank.config.noveltyBlocks) {
+    const version = value.readUInt8(0);
+    if ((version !== STATE_VERSION && version !== 2) || value.readUInt16LE(1) !== this.bank.slots || value.readUInt8(3) !== this.bank.config.noveltyBlocks) {
       // Written under another layout or season configuration: the series starts over.
       this.incompatible++;
       this.slots.release(id);
@@ -119,8 +130,11 @@ class DetectorStateStore implements StateStore {
     const length = value.readUInt32LE(4);
     const [signal, rule, metric, dimensions] = JSON.parse(value.toString('utf8', HEADER_BYTES, HEADER_BYTES + length)) as [string, string, SignalMetric, Record<string, string>];
     const slot = this.slotOf(id, () => ({ signal, rule, metric, dimensions }));
-    const o = HEADER_BYTES + length;
-    this.tracker.readSlot(slot, value, o + this.bank.readSlot(slot, value, o));
+    let o = HEADER_BYTES + length;
+    o += this.bank.readSlot(slot, value, o);
+    o += this.tracker.readSlot(slot, value, o);
+    if (version === STATE_VERSION) this.extra.set(slot, value.readUInt8(o), value.readUInt8(o + 1), value.readUInt8(o + 2));
+    else this.extra.set(slot, 0, 0, 0);
   }
 
   clear(): void {
@@ -130,7 +144,7 @@ class DetectorStateStore implements StateStore {
   }
 
   sizeBytes(): number {
-    return this.slots.size * (this.bank.slotStateBytes + EventTracker.slotStateBytes);
+    return this.slots.size * (this.bank.slotStateBytes + EventTracker.slotStateBytes + STAGE_BYTES);
   }
 
   size(): number {
@@ -157,6 +171,19 @@ export class AnomalyStage implements SignalConsumer {
   private latestMs = -Infinity;
   private scannedMs = -Infinity;
   private readonly watched: (signal: string) => boolean;
+  /**
+   * Per slot: consecutive significant drops of a rate or count (capped at 255), and the highest
+   * severity of the open event (index into SEVERITIES). Not in the changelog: after a restart a
+   * drop needs confirming again and a resolved event reports at least the severity of its last point.
+   */
+  private drops = new Uint8Array(64);
+  private peakSeverity = new Uint8Array(64);
+  /**
+   * The highest detector score of the current run of drops, in 1/255: a detector scores the first
+   * point of a fall highest (the next ones are no longer news to it), and the confirming point
+   * opens the event with that score.
+   */
+  private dropScore = new Uint8Array(64);
 
   constructor(
     private readonly config: AnomalyStageConfig,
@@ -165,7 +192,15 @@ export class AnomalyStage implements SignalConsumer {
     this.bank = new DetectorBank(config.detector, { initialSeries: 64, maxSeries: config.maxSeries });
     this.slots = new SeriesSlots(this.bank);
     this.tracker = new EventTracker({ ...config.events, initialSeries: 64 });
-    this.store = new DetectorStateStore(this.bank, this.slots, this.tracker);
+    this.store = new DetectorStateStore(this.bank, this.slots, this.tracker, {
+      get: (slot) => [(this.drops[slot] as number | undefined) ?? 0, (this.peakSeverity[slot] as number | undefined) ?? 0, (this.dropScore[slot] as number | undefined) ?? 0],
+      set: (slot, drops, severity, dropScore) => {
+        this.ensure(slot);
+        this.drops[slot] = drops;
+        this.peakSeverity[slot] = severity;
+        this.dropScore[slot] = dropScore;
+      },
+    });
     this.watched = config.measurementsTopic === '' ? () => false : signalMatcher(config.bands);
   }
 
@@ -193,12 +228,19 @@ export class AnomalyStage implements SignalConsumer {
     for (const metric of this.config.metrics) {
       const id = anomalySeriesId(value.signal, metric);
       let slot: number;
+      const known = this.slots.get(id) !== undefined;
       try {
         slot = this.store.slotOf(id, () => ({ signal: value.signal, rule: value.rule, metric, dimensions: { ...value.dimensions } }));
       } catch (error) {
         if (!(error instanceof RangeError)) throw error;
         context.counters.add('anomaly_series_limited');
         continue;
+      }
+      if (!known) {
+        this.ensure(slot);
+        this.drops[slot] = 0;
+        this.peakSeverity[slot] = 0;
+        this.dropScore[slot] = 0;
       }
       // A ratio or quantile of no requests is a gap, not a zero.
       const x = metric === 'errorRatio' && value.count === 0 ? Number.NaN : value[metric];
@@ -217,10 +259,67 @@ export class AnomalyStage implements SignalConsumer {
         };
         context.emit({ topic: this.config.measurementsTopic, key: id, value: measurementSerde.serialize(measurement) });
       }
-      if (this.tracker.observe(slot, ts, r.rawScore, this.transition, x, r.lower, r.upper)) this.emit(context, value.signal, value.rule, metric, value.dimensions, x, r, this.transition, slot);
+      const { score, magnitude } = this.significant(slot, metric, value, x, r);
+      if (this.tracker.observe(slot, ts, score, this.transition, x, r.lower, r.upper)) {
+        const requests = metricKind(metric) === 'value' ? Number.NaN : metricKind(metric) === 'rate' ? Math.max(value.count, (Math.max(0, r.expected) * (metric === 'rate' ? value.bucketMs : 1000)) / 1000) : value.count;
+        const level = SEVERITIES.indexOf(impactSeverity(magnitude, this.transition.points, requests, this.config.severity));
+        if (this.transition.state === 'open') this.peakSeverity[slot] = 0;
+        if (level > (this.peakSeverity[slot] as number)) this.peakSeverity[slot] = level;
+        this.emit(context, value.signal, value.rule, metric, value.dimensions, x, r, this.transition, this.transition.state === 'resolved' ? (this.peakSeverity[slot] as number) : level);
+      }
     }
     if (ts > this.latestMs) this.latestMs = ts;
     if (this.latestMs - this.scannedMs >= this.config.staleSeriesMs / 8) this.evictStale(context);
+  }
+
+  /**
+   * The score the event state machine sees: the detector's (undamped) score while the deviation
+   * is practically significant (see significance.ts), 0 otherwise; a drop of a rate or count
+   * counts only once it has lasted traffic.confirmDrop points, and a fall to exactly zero not at
+   * all with traffic.zeroIsStop. `magnitude` is the deviation in significance floors.
+   */
+  private significant(slot: number, metric: SignalMetric, value: Readonly<SignalValue>, x: number, r: DetectorResult): { score: number; magnitude: number } {
+    this.ensure(slot);
+    const rate = metricKind(metric) === 'rate';
+    if (!Number.isFinite(x) || !Number.isFinite(r.expected)) {
+      this.drops[slot] = 0;
+      return { score: 0, magnitude: 0 };
+    }
+    if (r.rawScore <= 0 && !rate && !this.tracker.isOpen(slot)) return { score: 0, magnitude: 0 };
+    const deviation = x - r.expected;
+    const floor = significanceFloor(metric, value, r.expected, x, this.config.significance);
+    const size = Math.abs(deviation);
+    const magnitude = floor > 0 ? size / floor : size > 0 ? Number.POSITIVE_INFINITY : 0;
+    const significant = floor < Number.POSITIVE_INFINITY && size > 0 && size >= floor;
+    if (rate) {
+      const drop = significant && deviation < 0;
+      this.drops[slot] = drop ? Math.min(255, (this.drops[slot] as number) + 1) : 0;
+      if (!drop) this.dropScore[slot] = 0;
+      else {
+        const best = Math.max(r.rawScore, (this.dropScore[slot] as number) / 255);
+        this.dropScore[slot] = Math.round(Math.min(1, best) * 255);
+        if (this.config.traffic.zeroIsStop && x === 0) return { score: 0, magnitude };
+        if ((this.drops[slot] as number) < this.config.traffic.confirmDrop && !this.tracker.isOpen(slot)) return { score: 0, magnitude };
+        return { score: best, magnitude };
+      }
+    }
+    return { score: significant ? r.rawScore : 0, magnitude };
+  }
+
+  /** Grows the per-slot byte columns to hold `slot`. */
+  private ensure(slot: number): void {
+    if (slot < this.drops.length) return;
+    let n = this.drops.length;
+    while (n <= slot) n *= 2;
+    const drops = new Uint8Array(n);
+    drops.set(this.drops);
+    this.drops = drops;
+    const peak = new Uint8Array(n);
+    peak.set(this.peakSeverity);
+    this.peakSeverity = peak;
+    const dropScore = new Uint8Array(n);
+    dropScore.set(this.dropScore);
+    this.dropScore = dropScore;
   }
 
   close(): void {
@@ -243,7 +342,7 @@ export class AnomalyStage implements SignalConsumer {
           resolved = this.tracker.observe(slot, this.latestMs, 0, this.transition);
         }
         this.bank.update(slot, Number.NaN, Number.NaN, this.result);
-        if (resolved) this.emit(context, meta.signal, meta.rule, meta.metric, meta.dimensions, Number.NaN, this.result, this.transition, slot);
+        if (resolved) this.emit(context, meta.signal, meta.rule, meta.metric, meta.dimensions, Number.NaN, this.result, this.transition, (this.peakSeverity[slot] as number | undefined) ?? 0);
       }
       this.store.delete(id);
       this.bands?.delete(id);
@@ -261,7 +360,7 @@ export class AnomalyStage implements SignalConsumer {
     actual: number,
     r: DetectorResult,
     t: EventTransition,
-    slot: number,
+    severity: number,
   ): void {
     const state: AnomalyState = t.state === 'open' ? 'OPEN' : t.state === 'update' ? 'UPDATE' : 'RESOLVED';
     const name = `${rule}.${metric}`;
@@ -277,7 +376,7 @@ export class AnomalyStage implements SignalConsumer {
       deviation: r.deviation,
       score: r.rawScore,
       confidence: r.confidence,
-      severity: state === 'RESOLVED' ? severityOf(this.tracker.peakScore(slot)) : severityOf(r.rawScore),
+      severity: SEVERITIES[severity] ?? 'info',
       state,
       detector: r.detector,
       mode: r.mode,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { aiopsError } from '../../runtime/errors.js';
+import type { SeverityConfig, SignificanceConfig } from './significance.js';
 
 /**
  * Detector configuration. Rates are per point of the series. The defaults are one global
@@ -135,6 +136,8 @@ export const defaultDetectorConfig: DetectorConfig = parseDetectorConfig({});
 export const signalMetrics = ['rate', 'errorRatio', 'mean', 'p50', 'p95', 'p99', 'min', 'max', 'count'] as const;
 export type SignalMetric = (typeof signalMetrics)[number];
 
+const minimumSchema = z.object({ relative: z.number().min(0).default(0), absolute: z.number().min(0).default(0) }).strict();
+
 const stageSchema = z
   .object({
     /** Turns the stage off (evaluate then only writes signal values). */
@@ -155,6 +158,54 @@ const stageSchema = z
         holdMaxMs: z.number().int().min(0).default(3_600_000),
       })
       .default({ openAbove: 0.5, closeBelow: 0.3, closeAfter: 3, holdMaxMs: 3_600_000 }),
+    /**
+     * Practical significance (processors/anomaly/significance.ts): an event opens, and stays
+     * open, only while |actual - expected| reaches the largest of the signal's resolution (half
+     * the histogram bucket a quantile falls in, and its rank's counting noise; noiseSigmas *
+     * sqrt(N) events for a rate or count; binomial noise for an error ratio) and the metric
+     * kind's relative (times |expected|) and absolute minimums. Kinds: rate (rate, count), ratio
+     * (errorRatio), quantile (p50, p95, p99), value (mean, min, max).
+     */
+    significance: z
+      .object({
+        noiseSigmas: z.number().min(0).default(3),
+        rate: minimumSchema.default({ relative: 0.2, absolute: 0 }),
+        ratio: minimumSchema.default({ relative: 0, absolute: 0.01 }),
+        quantile: minimumSchema.default({ relative: 0.2, absolute: 0 }),
+        value: minimumSchema.default({ relative: 0.1, absolute: 0 }),
+      })
+      .strict()
+      .default({ noiseSigmas: 3, rate: { relative: 0.2, absolute: 0 }, ratio: { relative: 0, absolute: 0.01 }, quantile: { relative: 0.2, absolute: 0 }, value: { relative: 0.1, absolute: 0 } }),
+    /**
+     * Severity from impact (see impactSeverity): the deviation in significance floors from which
+     * an event is a warning or critical, the points a critical deviation must last (twice
+     * `critical` needs none), and the requests a bucket must hold for a request-based metric to
+     * be critical.
+     */
+    severity: z
+      .object({
+        warning: z.number().gt(0).default(1.5),
+        critical: z.number().gt(0).default(3),
+        sustainedPoints: z.number().int().min(1).default(3),
+        minRequests: z.number().min(0).default(20),
+      })
+      .strict()
+      .default({ warning: 1.5, critical: 3, sustainedPoints: 3, minRequests: 20 }),
+    /**
+     * Traffic that falls. A drop of a rate or count opens an event only once it has lasted
+     * `confirmDrop` points: a service shut down cleanly stops sending (its series goes silent, a
+     * gap, never an anomaly), and its last, partial bucket is the only low point, which is not
+     * confirmed; a collapse keeps reporting low or zero traffic and is. With `zeroIsStop`,
+     * traffic that falls to exactly zero is taken as stopped on purpose (scale to zero, batch
+     * services) and opens nothing.
+     */
+    traffic: z
+      .object({
+        confirmDrop: z.number().int().min(1).max(255).default(2),
+        zeroIsStop: z.boolean().default(false),
+      })
+      .strict()
+      .default({ confirmDrop: 2, zeroIsStop: false }),
     /** Detector series per evaluate partition; a new series beyond it is counted (`anomaly_series_limited`) and not watched. */
     maxSeries: z.number().int().min(1).default(100_000),
     /** A series with no point for this long (event time) is forgotten; an open event is resolved first. */
@@ -182,6 +233,9 @@ export interface AnomalyStageConfig {
   readonly topic: string;
   readonly detector: DetectorConfig;
   readonly events: Readonly<{ openAbove: number; closeBelow: number; closeAfter: number; holdMaxMs: number }>;
+  readonly significance: SignificanceConfig;
+  readonly severity: SeverityConfig;
+  readonly traffic: Readonly<{ confirmDrop: number; zeroIsStop: boolean }>;
   readonly maxSeries: number;
   readonly staleSeriesMs: number;
   readonly bands: readonly string[];
@@ -196,7 +250,8 @@ export function parseAnomalyStageConfig(input: unknown = {}): AnomalyStageConfig
   const detector = checkDetectorConfig(result.success ? result.data.detector : ((input ?? {}) as { detector?: unknown }).detector);
   problems.push(...detector.problems.map((p) => `anomaly.detector.${p}`));
   if (result.success && result.data.events.closeBelow > result.data.events.openAbove) problems.push('anomaly.events.closeBelow: must not exceed openAbove');
+  if (result.success && result.data.severity.critical < result.data.severity.warning) problems.push('anomaly.severity.critical: must not be below warning');
   if (!result.success || !detector.config || problems.length > 0) throw aiopsError('CONFIG_INVALID', [problems.map((p) => `  - ${p}`).join('\n')]);
   const d = result.data;
-  return Object.freeze({ ...d, metrics: Object.freeze([...new Set(d.metrics)]), detector: detector.config, events: Object.freeze({ ...d.events }), bands: Object.freeze([...d.bands]) });
+  return Object.freeze({ ...d, metrics: Object.freeze([...new Set(d.metrics)]), detector: detector.config, events: Object.freeze({ ...d.events }), significance: Object.freeze({ ...d.significance }), severity: Object.freeze({ ...d.severity }), traffic: Object.freeze({ ...d.traffic }), bands: Object.freeze([...d.bands]) });
 }
