@@ -310,6 +310,19 @@ describe('helm/aiops', () => {
     expect(await failure(helm, ['template', 'aiops', chart, '--kube-version', '1.29.0'])).toContain('incompatible with Kubernetes v1.29.0');
   }, 60_000);
 
+  it('renders NOTES.txt for every ci values file, naming the objects of the release', async () => {
+    // helm renders NOTES only on install; a copy of the chart carries it as a template to render offline.
+    const copy = join(work, 'notes');
+    cpSync(chart, copy, { recursive: true, dereference: true });
+    const notes = readFileSync(join(chart, 'templates/NOTES.txt'), 'utf8');
+    writeFileSync(join(copy, 'templates/notes-check.yaml'), `text: |\n${notes.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
+    for (const file of valuesFiles) {
+      const text = (parse(await template(copy, ['-f', join(ciDir, file), '--show-only', 'templates/notes-check.yaml'])) as { text: string }).text;
+      expect(text, file).toContain('kubectl -n aiops get pods -l app.kubernetes.io/instance=aiops');
+      expect(text, file).toContain('svc/aiops-evaluate 9465');
+    }
+  }, 60_000);
+
   it('fails on a broken chart: a misspelt field of a built-in kind, of a custom resource, and a changed manifest', async () => {
     const broken = join(work, 'broken');
     cpSync(chart, broken, { recursive: true, dereference: true });
