@@ -312,8 +312,7 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
     if (l.kind === 'sli') {
       sliDraft(l.name);
     } else if (l.kind === 'slo') {
-      const spec = openSloSlo(l.s, l.doc, { file: l.file, format: 'openslo', index: l.index }, sliDraft, claim, context);
-      if (spec) out.push(deepFreeze(spec));
+      out.push(...openSloSlo(l.s, l.doc, { file: l.file, format: 'openslo', index: l.index }, sliDraft, claim, context).map(deepFreeze));
     } else {
       const first = slothNext.get(l.file) ?? 0;
       const specs = slothDoc(problems, l.top, l.file, l.doc, first, claim);

@@ -121,7 +121,11 @@ const calendarUnits: Readonly<Record<string, readonly ['day' | 'week' | 'month' 
   Y: ['year', 1],
 };
 
+/** The period of an SLO without `timeWindow`: 30 days rolling, as Sloth's default period. */
+export const defaultOpenSloWindow: SloWindow = Object.freeze({ kind: 'rolling', durationMs: 30 * DAY });
+
 function openSloWindow(s: Scope, spec: Obj): SloWindow | undefined {
+  if (spec.timeWindow === undefined || spec.timeWindow === null) return defaultOpenSloWindow;
   const windows = list(s, spec, 'timeWindow', 'spec', true);
   if (!windows) return undefined;
   if (windows.length !== 1) return s.fail('spec.timeWindow', `exactly one time window is supported, got ${windows.length}`);
@@ -203,10 +207,9 @@ export type SliLookup = (name: string) => { draft: Draft | undefined } | undefin
 /** Registers an SLO name, reporting it when another SLO has it. */
 export type ClaimName = (s: Scope, name: string, path: string) => void;
 
-export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup: SliLookup, claim: ClaimName, context: OpenSloContext): SloSpec | undefined {
+export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup: SliLookup, claim: ClaimName, context: OpenSloContext): SloSpec[] {
   const metadata = obj(s, doc, 'metadata', '', true) ?? {};
   const name = checkName(s, str(s, metadata, 'name', 'metadata', true), 'metadata.name');
-  if (name !== undefined) claim(s, name, 'metadata.name');
   const displayName = str(s, metadata, 'displayName', 'metadata');
   const labels = stringMap(s, metadata, 'labels', 'metadata', true);
   const settings = annotationSettings(s, stringMap(s, metadata, 'annotations', 'metadata'));
@@ -239,13 +242,23 @@ export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup
     );
   }
 
-  let objective: number | undefined;
-  const objectives = list(s, spec, 'objectives', 'spec', true);
-  if (objectives && objectives.length !== 1) s.fail('spec.objectives', `exactly one objective is supported, got ${objectives.length}`);
-  const o = objectives?.[0];
-  const op = 'spec.objectives[0]';
-  if (objectives && objectives.length > 0 && !isObj(o)) s.fail(op, `must be a mapping, got ${show(o)}`);
-  if (isObj(o)) {
+  const objectives = list(s, spec, 'objectives', 'spec', true) ?? [];
+  if (Array.isArray(spec.objectives) && objectives.length === 0) s.fail('spec.objectives', 'must not be empty');
+  const out: SloSpec[] = [];
+  const names = new Set<string>();
+  objectives.forEach((o, i) => {
+    const op = `spec.objectives[${i}]`;
+    if (!isObj(o)) return s.fail(op, `must be a mapping, got ${show(o)}`);
+    // Several objectives: each is an SLO of its own, `<name>-<objective name>` (its `name`, else
+    // its displayName as a slug, else its index), with its own budget and alerts.
+    const own = str(s, o, 'name', op) ?? str(s, o, 'displayName', op)?.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+    const sloName = name === undefined ? undefined : objectives.length === 1 ? name : checkName(s, `${name}-${own !== undefined && own !== '' ? own : i}`, op);
+    if (sloName !== undefined) {
+      if (names.has(sloName)) return s.fail(op, `two objectives give the SLO name ${show(sloName)}; name them (objectives[].name)`);
+      names.add(sloName);
+      claim(s, sloName, objectives.length === 1 ? 'metadata.name' : op);
+    }
+    let objective: number | undefined;
     const target = num(s, o, 'target', op);
     const percent = num(s, o, 'targetPercent', op);
     if (o.target !== undefined && o.targetPercent !== undefined) s.fail(op, 'give target or targetPercent, not both');
@@ -254,33 +267,37 @@ export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup
     else if (percent !== undefined && !(percent > 0 && percent < 100)) s.fail(at(op, 'targetPercent'), `must be in (0, 100), got ${percent}`);
     else objective = target ?? (percent === undefined ? undefined : ratio(percent, 100));
     if (o.indicator !== undefined || o.indicatorRef !== undefined) s.fail(op, 'per-objective indicators (composite SLOs) are not supported');
-    if (draft?.kind === 'threshold') {
+    let objectiveDraft = draft;
+    if (objectiveDraft?.kind === 'threshold') {
       const cmp = str(s, o, 'op', op, true);
       const value = num(s, o, 'value', op, true);
       if (cmp !== undefined && cmp !== 'lt' && cmp !== 'lte') s.fail(at(op, 'op'), `a latency objective needs lt or lte, got ${show(cmp)}`);
       else if (value !== undefined && !(value > 0)) s.fail(at(op, 'value'), `must be > 0, got ${value}`);
       else if (cmp !== undefined && value !== undefined) {
-        const thresholdSeconds = toSeconds(s, value, draft.unit, draft.name, at(op, 'value'));
-        draft = thresholdSeconds === undefined ? undefined : thresholdLatency(draft, thresholdSeconds, value);
+        const thresholdSeconds = toSeconds(s, value, objectiveDraft.unit, objectiveDraft.name, at(op, 'value'));
+        objectiveDraft = thresholdSeconds === undefined ? undefined : thresholdLatency(objectiveDraft, thresholdSeconds, value);
       }
     }
-  }
-  if (name === undefined || draft === undefined || draft.kind === 'threshold' || window === undefined || objective === undefined) return undefined;
-  return assemble(s, {
-    name,
-    specService,
-    servicePath: 'spec.service',
-    description,
-    objective,
-    draft,
-    window,
-    minEvents: settings.minEvents,
-    page: settings.page,
-    ticket: settings.ticket,
-    alertName: settings.alertName,
-    alertLabels: settings.labels,
-    alertAnnotations: settings.annotations,
-    labels,
-    source,
+    if (sloName === undefined || objectiveDraft === undefined || objectiveDraft.kind === 'threshold' || window === undefined || objective === undefined) return undefined;
+    const done = assemble(s, {
+      name: sloName,
+      specService,
+      servicePath: 'spec.service',
+      description,
+      objective,
+      draft: objectiveDraft,
+      window,
+      minEvents: settings.minEvents,
+      page: settings.page,
+      ticket: settings.ticket,
+      alertName: settings.alertName,
+      alertLabels: settings.labels,
+      alertAnnotations: settings.annotations,
+      labels,
+      source,
+    });
+    if (done) out.push(done);
+    return undefined;
   });
+  return out;
 }

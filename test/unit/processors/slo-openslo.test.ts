@@ -82,4 +82,30 @@ describe('OpenSLO as teams write it', () => {
       '  - l.yaml#2 spec.timeWindow[0].duration: 30m is too short for any burn-rate alert (no rule reaches a burn rate of 1 in under 50m); use at least 50m',
     ]);
   });
+
+  it('makes each of several objectives an SLO of its own, and defaults the period to 30 days rolling', () => {
+    const text = `apiVersion: openslo/v1
+kind: SLO
+metadata: { name: checkout-latency }
+spec:
+  service: checkout
+  indicator:
+    metadata: { name: latency }
+    spec:
+      thresholdMetric:
+        metricSource:
+          type: Prometheus
+          spec: { query: 'http_request_duration_seconds_bucket{job="checkout"}' }
+  objectives:
+    - { displayName: Fast, op: lte, value: 0.25, target: 0.9 }
+    - { name: ok, op: lte, value: 1, targetPercent: 99 }
+`;
+    const specs = parseSloText(text, 'o.yaml');
+    expect(specs.map((x) => [x.name, x.objective, x.sli.kind === 'latency' ? x.sli.thresholdSeconds : 0, x.sli.prom?.good])).toEqual([
+      ['checkout-latency-fast', 0.9, 0.25, 'http_request_duration_seconds_bucket{job="checkout",le="0.25"}'],
+      ['checkout-latency-ok', 0.99, 1, 'http_request_duration_seconds_bucket{job="checkout",le="1"}'],
+    ]);
+    expect(specs[0]?.window).toEqual({ kind: 'rolling', durationMs: 30 * 86_400_000 });
+    expect(specs[0]?.sli.prom?.total).toBe('http_request_duration_seconds_count{job="checkout"}');
+  });
 });
