@@ -138,7 +138,10 @@ async function validateCustomResources(docs: readonly (Manifest & { source: stri
 
 beforeAll(async () => {
   // `npm test` installs the tools first (`aiops tools install`); on a cold cache this builds helm.
-  [helm, kubernetesValidate, checkJsonschema] = await Promise.all([ensureTool('helm'), ensureTool('kubernetes-validate'), ensureTool('check-jsonschema')]);
+  // One after another: the two Python tools share one virtual environment.
+  helm = await ensureTool('helm');
+  kubernetesValidate = await ensureTool('kubernetes-validate');
+  checkJsonschema = await ensureTool('check-jsonschema');
   crdSchemas = await ensureCrdSchemas();
   if (process.env.AIOPS_UPDATE_GOLDEN === '1') {
     for (const file of valuesFiles) {
