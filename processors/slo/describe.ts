@@ -21,8 +21,8 @@ export function describeSli(spec: SloSpec): string[] {
     const name = sli.prometheusName;
     const counter = prometheusSeries(name).part === 'total';
     lines.push(
-      `reads the OTLP ${counter ? 'monotonic sum' : 'histogram'} whose Prometheus name is ${name}: ` +
-        `${name} as the collector's prometheus receiver scrapes it, or ${sli.metric}${counter ? '' : ' (unit in the name)'} from an OpenTelemetry SDK`,
+      `reads the OTLP ${counter ? 'monotonic sum' : 'histogram'} the collector's Prometheus translation names ${name}: ` +
+        `${name} scraped by the collector's prometheus receiver, or e.g. ${sli.metric} (with its unit) from an OpenTelemetry SDK`,
     );
   } else {
     lines.push(`reads the OTLP metric ${sli.metric}`);
