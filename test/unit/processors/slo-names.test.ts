@@ -102,7 +102,7 @@ describe('matchers as written', () => {
         '(sum(rate(apiserver_request_total{job="apiserver",verb!~"WATCH|CONNECT",subresource!="log"}[5m])))',
     );
     expect(promSeries(spec as NonNullable<typeof spec>)).toHaveLength(2);
-    expect(describeSli(spec as NonNullable<typeof spec>)[0]).toContain('Prometheus name is apiserver_request_total');
+    expect(describeSli(spec as NonNullable<typeof spec>)[0]).toContain("the collector's Prometheus translation names apiserver_request_total");
   });
 
   it('labels Sloth alerts by tier, with sloth_slo the SLO name and the service from the file', () => {
