@@ -110,6 +110,10 @@ const SERIALISED_FIELD_BYTES = F64_FIELDS * 8 + U32_FIELDS * 4 + 1;
  * deviations (a spike on day one is not learnt as a daily pattern; a slot first visited later
  * is clipped the same way).
  *
+ * Non-negative series. A series never seen below zero (the range detector's running minimum)
+ * is never expected below zero, and its band stops at zero: an additive season must not predict
+ * a negative count at a quiet hour and turn an ordinary zero into a rise.
+ *
  * Gaps. A non-finite value changes nothing. A time step over `gapSteps` typical steps does not
  * update level or trend (the season and variance still learn from the point).
  *
@@ -118,7 +122,7 @@ const SERIALISED_FIELD_BYTES = F64_FIELDS * 8 + U32_FIELDS * 4 + 1;
  *   series so that a running estimate of its `quantileLevel` quantile maps to the normal
  *   distribution's (heavy-tailed series become as quiet as well-behaved ones); the two-sided
  *   normal tail probability p gives min(1, -log10(p) / scoreDecades). It counts only when the
- *   residual is novel: larger than any residual of the recent past (at least four days by
+ *   residual is novel: larger than any residual of the recent past (at least two days by
  *   default) by `noveltyMargin`, so recurring spikes and bursts like earlier ones stay quiet.
  * - `likelihood`: a short-run mean of residual sizes against its own long-run mean and
  *   variance (a sustained rise of surprise, as in an anomaly likelihood).
@@ -322,6 +326,8 @@ export class DetectorBank {
     if (st[b + MODE] === MODE_WARMUP && timestampMs - (st[b + FIRST_TS] as number) >= c.seasonMs) this.startSeason(slot);
 
     const quantumFloor = 0.5 * (st[b + QUANTUM] as number);
+    /** No value below zero so far (the range detector's minimum): bands stop at zero. */
+    const nonNegative = c.rangeWeight > 0 && n > 0 && (st[b + MIN_VALUE] as number) >= 0;
     let expected: number;
     let sd: number;
     let z = 0;
@@ -366,7 +372,11 @@ export class DetectorBank {
       const variance = st[b + VARIANCE] as number;
       sd = Math.max(Math.sqrt(variance), SCALE_FLOOR + c.relativeFloor * Math.abs(base), quantumFloor);
       const r = value - expected;
-      if (!fresh) z = r / sd;
+      // A series never seen below zero (a count, a rate, a latency) is not expected below zero:
+      // the additive season can predict a negative value at a quiet hour, which must not make an
+      // ordinary zero or small count look like a rise.
+      if (expected < 0 && nonNegative) expected = 0;
+      if (!fresh) z = (value - expected) / sd;
       scored = !fresh;
       const lim = c.clipSigmas * sd;
       const rc = r > lim ? lim : r < -lim ? -lim : r;
@@ -449,7 +459,7 @@ export class DetectorBank {
 
     const half = c.intervalSigmas * sd;
     out.expected = expected;
-    out.lower = expected - half;
+    out.lower = nonNegative && expected - half < 0 ? 0 : expected - half;
     out.upper = expected + half;
     out.deviation = value - expected;
     out.sigmas = z;

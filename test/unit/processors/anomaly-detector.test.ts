@@ -149,6 +149,48 @@ describe('DetectorBank', () => {
     expect(alerts({ noveltyBlocks: 0 }).length).toBeGreaterThanOrEqual(6);
   });
 
+  it('lets an old record fade: an incident three days after a larger one still alerts (the memory before was four days or more)', () => {
+    const perDay = DAY / STEP;
+    const alerts = (config: object): number[] => {
+      const bank = new DetectorBank(parseDetectorConfig(config));
+      const slot = bank.allocate();
+      const out = new DetectorResult();
+      const seen: number[] = [];
+      for (let i = 0; i < 7 * perDay; i++) {
+        // A spike of 80 on day 2, one of 40 on day 5: not a record, but plainly an incident.
+        const spike = i === 2 * perDay + 100 ? 80 : i === 5 * perDay + 100 ? 40 : 0;
+        bank.update(slot, T0 + i * STEP, 100 + 2 * bell(i) + spike, out);
+        if (out.score >= 0.5) seen.push(Math.floor(i / perDay));
+      }
+      return seen;
+    };
+    expect(alerts({})).toEqual([2, 5]);
+    // The earlier memory (16 blocks of at least 6 h) still held day 2's spike and kept day 5 quiet.
+    expect(alerts({ noveltyBlocks: 16, noveltyBlockMs: 6 * 3_600_000 })).toEqual([2]);
+  });
+
+  it('never puts the band of a series that has never been negative below zero', () => {
+    const perDay = DAY / STEP;
+    const bank = new DetectorBank();
+    const slot = bank.allocate();
+    const out = new DetectorResult();
+    const lowest = (b: DetectorBank, s: number): number => {
+      let low = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < 4 * perDay; i++) {
+        // A bursty count: mostly 0-2 at night, 20-40 by day.
+        const phase = ((i * STEP) % DAY) / DAY;
+        const v = phase > 0.3 && phase < 0.8 ? 30 + Math.round(10 * noise(i)) : Math.max(0, Math.round(1 + 2 * noise(i)));
+        b.update(s, T0 + i * STEP, v, out);
+        if (i > perDay) low = Math.min(low, out.lower, out.expected);
+      }
+      return low;
+    };
+    expect(lowest(bank, slot)).toBe(0);
+    // Without the minimum the range detector keeps (it is off), the band goes below zero.
+    const plain = new DetectorBank(parseDetectorConfig({ rangeWeight: 0 }));
+    expect(lowest(plain, plain.allocate())).toBeLessThan(0);
+  });
+
   it('reports a sustained level shift once it has persisted', () => {
     const perDay = DAY / STEP;
     const bank = new DetectorBank(parseDetectorConfig({ rangeWeight: 0 }));
