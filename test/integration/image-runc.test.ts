@@ -30,6 +30,9 @@ const BUCKET_MS = 2_000;
 
 const ports = { ingest: 9464, evaluate: 9465, sinks: 9466 } as const;
 type Component = keyof typeof ports;
+/** A second ingest that commits only when it stops (commit interval 10 min), to see SIGTERM commit. */
+const LATE_PORT = 9474;
+const LATE_RECORDS = 5;
 
 /** One delta histogram point of http.server.request.duration for `service`, at `timeMs`. */
 function otlpRecord(service: string, timeMs: number): Buffer {
@@ -100,6 +103,8 @@ describe('the image under runc: non-root, read-only root, its own network namesp
   const service = `img-${run}`;
   const inputTopic = `test.img-otlp.${run}`;
   const signalsTopic = `test.img-signals.${run}`;
+  const lateInput = `test.img-late-otlp.${run}`;
+  const lateGroup = `aiops.img-late-${run}`;
   const log = (line: string): void => {
     process.stderr.write(`[image] ${line}\n`);
   };
@@ -107,7 +112,7 @@ describe('the image under runc: non-root, read-only root, its own network namesp
   let report: ImageBuildReport;
   let pod: PodNetwork | undefined;
   let alertmanagerRelay: Server | undefined;
-  const containers = new Map<Component, RunningContainer>();
+  const containers = new Map<Component | 'late', RunningContainer>();
 
   beforeAll(async () => {
     if (endpoints.external) throw new Error('the image test needs the local stack (its Kafka advertises the POD listener at the pod gateway)');
@@ -123,7 +128,7 @@ describe('the image under runc: non-root, read-only root, its own network namesp
     pod = await createPodNetwork();
     alertmanagerRelay = await relay(pod.gateway, 9093, new URL(endpoints.alertmanager));
     const kafka = kafkaClient(endpoints.kafkaBrokers);
-    await createTopics(kafka, [inputTopic, signalsTopic], 1);
+    await createTopics(kafka, [inputTopic, signalsTopic, lateInput, `test.img-late-signals.${run}`], 1);
 
     const common = {
       AIOPS_KAFKA_BROKERS: `${pod.gateway}:${config.ports.kafka.pod}`,
@@ -147,6 +152,16 @@ describe('the image under runc: non-root, read-only root, its own network namesp
       const { dir } = containerBundle(bundle, id, { entrypoint: image.Entrypoint ?? [], args: [component], env: env[component], netns: pod.path });
       containers.set(component, runContainer(runc, dir, id));
     }
+    const lateEnv = {
+      ...env.ingest,
+      AIOPS_INGEST_NAME: lateGroup.replace(/^aiops\./, ''),
+      AIOPS_INGEST_TOPIC: lateInput,
+      AIOPS_INGEST_SIGNALS_TOPIC: `test.img-late-signals.${run}`,
+      AIOPS_INGEST_PORT: String(LATE_PORT),
+      AIOPS_KAFKA_COMMIT_INTERVAL_MS: '600000',
+    };
+    const lateId = `${prefix}late-${run}`;
+    containers.set('late', runContainer(runc, containerBundle(bundle, lateId, { entrypoint: image.Entrypoint ?? [], args: ['ingest'], env: lateEnv, netns: pod.path }).dir, lateId));
   }, 1_800_000);
 
   afterAll(async () => {
@@ -156,7 +171,7 @@ describe('the image under runc: non-root, read-only root, its own network namesp
     await removePodNetwork();
   }, 60_000);
 
-  function container(component: Component): RunningContainer {
+  function container(component: Component | 'late'): RunningContainer {
     const c = containers.get(component);
     if (!c) throw new Error(`${component} did not start`);
     return c;
@@ -221,6 +236,36 @@ describe('the image under runc: non-root, read-only root, its own network namesp
       await producer.disconnect();
     }
   }, 200_000);
+
+  it('commits what it processed when SIGTERM stops it, then exits 0', async () => {
+    const kafka = kafkaClient(endpoints.kafkaBrokers);
+    const late = container('late');
+    const metrics = `http://${podNetworkDefaults.address}:${LATE_PORT}/metrics`;
+    const events = async (kind: string): Promise<number> => {
+      const text = await (await fetch(metrics, { signal: AbortSignal.timeout(3_000) })).text();
+      const line = text.split('\n').find((l) => l.startsWith('aiops_process_events') && l.includes(`kind="${kind}"`));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    await eventually('late ingest ready', async () => ((await httpStatus(`http://${podNetworkDefaults.address}:${LATE_PORT}/ready`)) === 200 ? true : undefined), { timeoutMs: 90_000 });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: lateInput, messages: Array.from({ length: LATE_RECORDS }, (_, i) => ({ value: otlpRecord(`${service}-late`, Date.now() - 60_000 + i) })) });
+    await producer.disconnect();
+    await eventually('late ingest consumed the records', async () => ((await events('records')) >= LATE_RECORDS ? true : undefined));
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const committed = async (): Promise<string | undefined> => (await admin.fetchOffsets({ groupId: lateGroup, topics: [lateInput] }))[0]?.partitions[0]?.offset;
+      // Processed, not committed: the commit interval has not passed.
+      expect(await events('commits')).toBe(0);
+      expect(await committed()).toBe('-1');
+      await execFileP(runc, ['kill', late.id, 'TERM']);
+      expect(await late.exited, late.output().slice(-3000)).toBe(0);
+      expect(await committed()).toBe(String(LATE_RECORDS));
+    } finally {
+      await admin.disconnect();
+    }
+  }, 180_000);
 
   it(`stops each process on SIGTERM (runc kill) with exit 0 within ${STOP_BOUND_MS / 1000} s`, async () => {
     for (const component of Object.keys(ports) as Component[]) {
