@@ -27,6 +27,8 @@ export interface SloEvent {
   projected_exhaustion: number | null;
   started_at: number;
   labels: Record<string, string>;
+  /** Share of the period observed (1 when omitted on writing, the schema's default). */
+  observed_share?: number;
 }
 
 export const sloTopic = 'aiops.slo.v1';

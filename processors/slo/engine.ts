@@ -29,6 +29,8 @@ export interface AlertTransition {
   readonly longBurn: number;
   readonly shortBurn: number;
   readonly budgetRemaining: number;
+  /** Share of the period the figures cover (PeriodStats.observedShare). */
+  readonly observedShare: number;
   readonly projectedExhaustionMs: number | null;
   /** The engine's now: end of the newest bucket. */
   readonly atMs: number;
@@ -68,6 +70,11 @@ export class PeriodStats {
   /** 1 − badEvents / budgetEvents; 1 without events; negative once overspent. */
   budgetRemaining = 1;
   /**
+   * Share of the period the figures cover: the time since the engine's first bucket (or since
+   * the period start, if later) over the period's length, at most 1. A fresh start covers little.
+   */
+  observedShare = 0;
+  /**
    * When the remaining budget runs out at the current 1h bad-event rate (budgetEvents held
    * fixed): now + (budgetEvents − badEvents) × 1h / bad(1h). Now when budgetRemaining ≤ 0; null
    * when the period has no events or no bad event happened in the last hour.
@@ -97,8 +104,18 @@ const FINE_SLACK_MS = HOUR;
 const RESYNC = 4;
 /** The rolling coarse period sum is recomputed whenever its far edge passes a multiple of this many slots. */
 const COARSE_RESYNC = 96;
-const HEADER_VERSION = 1;
-const HEADER_BYTES = 40;
+const HEADER_VERSION = 2;
+const HEADER_BYTES = 48;
+/** Version 1 headers (before the first bucket was kept) are read as observed from long ago. */
+const HEADER_V1_BYTES = 40;
+
+/**
+ * The fresh-start rule: the budget tier fires only once this share of the period has been
+ * observed (3 days of 30), so a platform that has just started, having seen a few minutes of a
+ * 30-day period, does not call the budget exhausted. Burn-rate tiers are not held back: their
+ * windows are short and their factors already say what the period can afford.
+ */
+export const BUDGET_MIN_OBSERVED_SHARE = 0.1;
 const MODE_ROLLING_FINE = 0;
 const MODE_ROLLING_COARSE = 1;
 const MODE_CALENDAR = 2;
@@ -144,7 +161,8 @@ function mod(a: number, n: number): number {
  * Alerts. {@link evaluate} fires a tier (page, ticket) when any of its rules holds: burn over
  * both windows ≥ factor with at least minEvents events in the long window; it resolves when none
  * does. The budget tier fires when budgetRemaining ≤ 0 with at least minEvents events in the
- * period, and resolves when that no longer holds (e.g. a new calendar period starts).
+ * period and at least {@link BUDGET_MIN_OBSERVED_SHARE} of the period observed (the fresh-start
+ * rule), and resolves when that no longer holds (e.g. a new calendar period starts).
  *
  * Persistence. Both rings are cut into pages (360 fine buckets, 96 coarse slots) plus a header;
  * see {@link dirtyPages}, {@link writePage}, {@link readPage}, {@link restored}.
@@ -186,6 +204,8 @@ export class SloEngine {
   private readonly ruleShort: Uint8Array;
   private readonly tierState = new Uint8Array(3);
   private started = false;
+  /** Start of the first bucket ever added (−Infinity for state restored from a version 1 header). */
+  private firstMs = Number.NaN;
   /** Index (start / bucketMs) of the newest bucket; its fine-ring slot; its coarse slot index and ring slot. */
   private clock = Number.NaN;
   private head = 0;
@@ -370,12 +390,13 @@ export class SloEngine {
         longBurn: this.burn(this.ruleLong[r] as number),
         shortBurn: this.burn(this.ruleShort[r] as number),
         budgetRemaining: p.budgetRemaining,
+        observedShare: p.observedShare,
         projectedExhaustionMs: p.projectedExhaustionMs,
         atMs: now,
       });
       pushed++;
     }
-    const exhausted = p.budgetRemaining <= 0 && p.total >= this.minEvents;
+    const exhausted = p.budgetRemaining <= 0 && p.total >= this.minEvents && p.observedShare >= BUDGET_MIN_OBSERVED_SHARE;
     if (exhausted !== (this.tierState[2] === 1)) {
       this.tierState[2] = exhausted ? 1 : 0;
       this.headerDirty = true;
@@ -390,6 +411,7 @@ export class SloEngine {
         longBurn: p.burnRate,
         shortBurn: p.burnRate,
         budgetRemaining: p.budgetRemaining,
+        observedShare: p.observedShare,
         projectedExhaustionMs: p.projectedExhaustionMs,
         atMs: now,
       });
@@ -440,6 +462,7 @@ export class SloEngine {
       buf.writeUInt32LE(this.coarseSize, 20);
       buf.writeDoubleLE(this.clock, 24);
       buf.writeDoubleLE(this.lateCount, 32);
+      buf.writeDoubleLE(this.firstMs, 40);
       return buf;
     }
     const [good, total, from, size] = this.pageOf(key);
@@ -458,7 +481,8 @@ export class SloEngine {
    */
   readPage(key: string, buf: Buffer): void {
     if (key === 'h') {
-      if (buf.length !== HEADER_BYTES || buf.readUInt8(0) !== HEADER_VERSION) throw new RangeError(`SLO engine header must be ${HEADER_BYTES} bytes of version ${HEADER_VERSION}`);
+      const v1 = buf.length === HEADER_V1_BYTES && buf.readUInt8(0) === 1;
+      if (!v1 && (buf.length !== HEADER_BYTES || buf.readUInt8(0) !== HEADER_VERSION)) throw new RangeError(`SLO engine header must be ${HEADER_BYTES} bytes of version ${HEADER_VERSION}`);
       if (buf.readDoubleLE(8) !== this.bucketMs || buf.readUInt32LE(16) !== this.fineSize || buf.readUInt32LE(20) !== this.coarseSize) {
         throw new RangeError('SLO engine header is of another bucket size or period');
       }
@@ -466,7 +490,8 @@ export class SloEngine {
       for (let t = 0; t < 3; t++) this.tierState[t] = buf.readUInt8(2 + t) === 1 ? 1 : 0;
       this.clock = buf.readDoubleLE(24);
       this.lateCount = buf.readDoubleLE(32);
-      this.headerDirty = false;
+      this.firstMs = v1 ? Number.NEGATIVE_INFINITY : buf.readDoubleLE(40);
+      this.headerDirty = v1;
       return;
     }
     const [good, total, from, size, dirty, page] = this.pageOf(key);
@@ -519,6 +544,7 @@ export class SloEngine {
 
   private begin(b: number): void {
     this.started = true;
+    this.firstMs = b * this.bucketMs;
     this.clock = b - 1;
     this.cursors();
     this.headerDirty = true;
@@ -799,6 +825,9 @@ export class SloEngine {
     out.burnRate = total > 0 ? bad / budgetEvents : 0;
     out.budgetEvents = budgetEvents;
     out.budgetRemaining = total > 0 ? 1 - out.burnRate : 1;
+    const length = this.mode === MODE_CALENDAR ? out.periodEndMs - out.periodStartMs : this.durationMs;
+    const from = this.mode === MODE_CALENDAR ? Math.max(out.periodStartMs, this.firstMs) : Math.max(now - this.durationMs, this.firstMs);
+    out.observedShare = this.started && length > 0 ? Math.min(1, Math.max(0, (now - from) / length)) : 0;
     // Bad events of the last hour (standard window 2).
     const hourBad = Math.max(0, (this.totalSum[2] as number) - (this.goodSum[2] as number));
     if (total > 0 && out.budgetRemaining <= 0) out.projectedExhaustionMs = now;

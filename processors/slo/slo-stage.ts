@@ -66,6 +66,7 @@ export class SloBoard {
     const events = g('period_events', 'Events counted in the current SLO period');
     const objective = g('objective', 'Target ratio of good events');
     const alert = g('alert', '1 while an alert tier of the SLO is firing');
+    const observed = g('observed_share', 'Share of the SLO period the figures cover (a fresh start covers little; the budget alert waits for 0.1)');
     meter.addBatchObservableCallback(
       (result) => {
         for (const { spec, snapshot, firing } of this.latest.values()) {
@@ -78,10 +79,11 @@ export class SloBoard {
           result.observe(remaining, snapshot.period.budgetRemaining, base);
           result.observe(events, snapshot.period.total, base);
           result.observe(objective, spec.objective, base);
+          result.observe(observed, snapshot.period.observedShare, base);
           for (const tier of tiers) result.observe(alert, firing[tier] ? 1 : 0, { ...base, tier });
         }
       },
-      [burn, ratio, remaining, events, objective, alert],
+      [burn, ratio, remaining, events, objective, alert, observed],
     );
   }
 }
@@ -258,7 +260,12 @@ export class SloStage implements SignalConsumer {
     this.publish(spec, engine);
     if (this.measurements !== '') {
       const snap = engine.snapshot(this.scratch);
-      const fields: Record<string, number> = { budget_remaining: snap.period.budgetRemaining, period_events: snap.period.total, objective: spec.objective };
+      const fields: Record<string, number> = {
+        budget_remaining: snap.period.budgetRemaining,
+        period_events: snap.period.total,
+        objective: spec.objective,
+        observed_share: snap.period.observedShare,
+      };
       for (const w of snap.windows) {
         fields[`burn_rate_${windowLabel(w.windowMs)}`] = w.burnRate;
         fields[`error_ratio_${windowLabel(w.windowMs)}`] = w.errorRatio;
@@ -304,6 +311,7 @@ export class SloStage implements SignalConsumer {
       started_at: startedAt,
       // Sloth's per-tier labels (page_alert / ticket_alert) route the tier's alerts.
       labels: { ...spec.labels, ...spec.alerting.labels, ...(t.tier === 'budget' ? {} : spec.alerting.tiers?.[t.tier].labels) },
+      observed_share: t.observedShare,
     };
     context.emit({ topic: this.topic, key: spec.name, value: sloEventSerde.serialize(event) });
     context.counters.add(`slo_events_${t.tier}_${t.state}`);

@@ -42,6 +42,36 @@ function step(engine: SloEngine, startMs: number, good: number, total: number, o
   engine.evaluate(out);
 }
 
+describe('the fresh-start rule', () => {
+  it('keeps the budget tier quiet until a tenth of the period is observed, then fires it', () => {
+    const e = new SloEngine(spec({ window: { kind: 'rolling', durationMs: 10 * DAY }, minEvents: 0 }), { bucketMs: 5 * MINUTE });
+    const transitions: AlertTransition[] = [];
+    const s = new SloSnapshot();
+    // 1% errors, ten times the budget, from the first bucket on.
+    let t = T0;
+    for (; t < T0 + DAY - 5 * MINUTE; t += 5 * MINUTE) step(e, t, 99, 100, transitions);
+    e.snapshot(s);
+    expect(s.period.budgetRemaining).toBeLessThan(0);
+    expect(s.period.observedShare).toBeCloseTo((DAY - 5 * MINUTE) / (10 * DAY), 12);
+    expect(transitions.filter((x) => x.tier === 'budget')).toEqual([]);
+    step(e, t, 99, 100, transitions);
+    expect(e.snapshot(s).period.observedShare).toBeCloseTo(0.1, 12);
+    expect(transitions.filter((x) => x.tier === 'budget')).toMatchObject([{ state: 'firing', atMs: T0 + DAY }]);
+  });
+
+  it('reads a version 1 header as observed long ago', () => {
+    const e = new SloEngine(spec(), { bucketMs: MINUTE });
+    e.add(T0, 10, 10);
+    const v2 = e.writePage('h');
+    const v1 = Buffer.from(v2.subarray(0, 40));
+    v1.writeUInt8(1, 0);
+    const r = new SloEngine(spec(), { bucketMs: MINUTE });
+    r.readPage('h', v1);
+    r.restored();
+    expect(r.snapshot().period.observedShare).toBe(1);
+  });
+});
+
 describe('burnAlertRules', () => {
   it('scales the Workbook factors to the period: exactly 14.4, 6, 3, 1 for 30 days', () => {
     const rules = burnAlertRules(30 * DAY);
@@ -90,9 +120,11 @@ describe('SloEngine burn rates and budget', () => {
     expect(s.windows[0]?.burnRate).toBe(1); // 5 of 5000
     // Period: 60000 events, budget 60, 60 bad: remaining exactly 0, which counts as exhausted.
     expect([s.period.total, s.period.budgetEvents, s.period.badEvents, s.period.budgetRemaining]).toEqual([60_000, 60, 60, 0]);
-    // Burning at exactly 1 from the first bucket: the 3d/6h ticket (factor 1) and the budget fire
-    // at once (≥ is inclusive); the pages do not.
-    expect(transitions.map((t) => `${t.tier}:${t.state}:${t.rule}:${t.atMs - T0}`)).toEqual([`ticket:firing:3:${MINUTE}`, `budget:firing:-1:${MINUTE}`]);
+    // Burning at exactly 1 from the first bucket: the 3d/6h ticket (factor 1) fires at once (≥ is
+    // inclusive); the pages do not; the budget does not either: an hour of 30 days observed is a
+    // fresh start, not an exhausted budget (BUDGET_MIN_OBSERVED_SHARE).
+    expect(s.period.observedShare).toBeCloseTo(HOUR / (30 * DAY), 15);
+    expect(transitions.map((t) => `${t.tier}:${t.state}:${t.rule}:${t.atMs - T0}`)).toEqual([`ticket:firing:3:${MINUTE}`]);
 
     for (let i = 60; i < 70; i++) step(e, T0 + i * MINUTE, 0, 1000, transitions);
     s = e.snapshot(s);
@@ -119,7 +151,8 @@ describe('SloEngine burn rates and budget', () => {
     expect(page[0]?.shortBurn).toBeCloseTo(1029 / 30, 9);
     // The ticket was already firing: no further transition.
     expect(transitions.filter((t) => t.tier === 'ticket')).toHaveLength(1);
-    expect(e.firing('page') && e.firing('ticket') && e.firing('budget')).toBe(true);
+    expect(e.firing('page') && e.firing('ticket')).toBe(true);
+    expect(e.firing('budget')).toBe(false);
   });
 
   it('fires the classic 14.4x page 52 s into a total outage (1 s buckets) and resolves when the 5m window drops below 14.4', () => {
@@ -205,6 +238,8 @@ describe('SloEngine burn rates and budget', () => {
     // From 20:00 local on Feb 28: 100 requests a minute with 1% errors (10x the budget) until midnight, then clean.
     const from = Date.UTC(2026, 1, 28, 19);
     const s = new SloSnapshot();
+    // Observed since February 1st (no traffic until the 28th): enough of the period for the budget tier.
+    step(e, Date.UTC(2026, 0, 31, 23), 0, 0, transitions);
     for (let t = from; t < marchStart; t += MINUTE) step(e, t, 99, 100, transitions);
     e.snapshot(s);
     expect([s.period.periodStartMs, s.period.periodEndMs]).toEqual([Date.UTC(2026, 0, 31, 23), marchStart]);

@@ -9,7 +9,7 @@ function event(overrides: Partial<SloEvent> = {}): SloEvent {
     timestamp: 1_700_000_052_000, slo: 'checkout-availability', service: 'checkout', description: '99.9% of requests succeed', sli: 'availability',
     objective: 0.999, period: '30d rolling', period_ms: 30 * 86_400_000, tier: 'page', state: 'FIRING', long_window_ms: 3_600_000, short_window_ms: 300_000,
     factor: 14.4, long_burn_rate: 14.44, short_burn_rate: 1000, budget_remaining: 0.97, projected_exhaustion: 1_700_180_000_000, started_at: 1_700_000_052_000,
-    labels: { team: 'payments' }, ...overrides,
+    labels: { team: 'payments' }, observed_share: 0.5, ...overrides,
   };
 }
 
@@ -19,6 +19,12 @@ describe('aiops.slo.v1 schema', () => {
       expect(sloEventSerde.deserialize(sloEventSerde.serialize(e))).toEqual(e);
     }
     expect(sloTopic).toBe('aiops.slo.v1');
+  });
+
+  it('writes observed_share 1 (the schema default) when it is not given', () => {
+    const e: SloEvent = { ...event() };
+    delete e.observed_share;
+    expect(sloEventSerde.deserialize(sloEventSerde.serialize(e)).observed_share).toBe(1);
   });
 
   it('derives one id per alert from its content', () => {
