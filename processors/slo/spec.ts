@@ -1,63 +1,18 @@
 /**
  * SLO specification files, OpenSLO v1 and Sloth prometheus/v1 YAML, parsed into the normalised
- * `SloSpec` (types.ts). Every problem of every document and file is collected and thrown as one
- * AIOPS_ERR_SLO_SPEC_INVALID, a line each: `  - <file>#<index> <field path>: <what is wrong>`.
- * `#<index>` is the YAML document for OpenSLO and the SLO (counted through the file) for Sloth;
- * problems of a Sloth file's top level carry none (`<file> (document <n>)` in multi-document files).
+ * `SloSpec` (types.ts). This module reads the files (within `sloLimits`), splits them into
+ * documents (YAML documents and top-level lists), sorts them by format and kind, and resolves
+ * references (SLI documents by indicatorRef, DataSource documents by metricSourceRef) across all
+ * files of one call. The formats are in formats/ (sloth.ts, openslo.ts, aiops.ts for native
+ * sources), over the shared parse model (model.ts) and SLI operands (sli.ts); the PromQL subset
+ * is promql.ts, the Prometheus/OTLP naming names.ts. docs/slo.md describes what is accepted.
  *
- * SLIs. A good (or bad) query and a total query, PromQL over the names the Collector's
- * Prometheus exporter writes (promql.ts), map onto one OTel metric and a selector:
- * - total: requests of the metric, `X_count` of a histogram or `X_total` of a counter (or
- *   `X_bucket{le="+Inf"}`), with `=` and `=~"a|b"` matchers only; it must not filter on status.
- * - availability: bad = the total's selector plus a status matcher; `=~"5.."` → 5xx,
- *   `=~"4..|5.."` (or `"(4..|5..)"`, `"[45].."`) → 4xx and 5xx. Good = the total's selector plus
- *   a status matcher (`=~"2..|3.."`, `!~"5.."`): bad = the classes 1xx-5xx it does not select.
- *   Requests without a status code are never bad. A matcher must select whole classes.
- * - latency: good = `X_bucket{le="0.25", ...}` over total `X_count{...}`, le in the histogram's
- *   unit (`_milliseconds` is converted to seconds).
- * - apart from the status / le matcher, good or bad and total must select the same series.
- * - the SLO's service is the selector's service.name when it names one; otherwise the file's
- *   service (OpenSLO spec.service, Sloth service), added to the selector when it has none.
- *
- * OpenSLO. Documents of kind SLO and SLI are read; Service, AlertPolicy, AlertCondition,
- * AlertNotificationTarget and DataSource are accepted and ignored. `spec.indicatorRef` names an
- * SLI document of any file of the same call. SLIs are `ratioMetric` (counter: true; good or bad,
- * and total) or `thresholdMetric` (a query on the duration histogram, any part, without le or
- * status matchers, with the objective's `op: lt|lte` and `value` as the latency threshold in the
- * histogram's unit). A `metricSource` is `type: Prometheus` with `spec.query`, or native:
- *
- *     metricSource:
- *       type: aiops
- *       spec:
- *         metric: http.server.request.duration   # default
- *         selector: { service.name: checkout, http.route: [/a, /b] }
- *         status: 5..      # optional: status classes (regex as in PromQL, or 5xx / 4xx|5xx)
- *         le: 0.25         # optional: bucket bound in seconds (good of a latency SLI)
- *
- * A native source counts requests of the metric; with `status` or `le` it is a good or bad
- * query as above. `spec.timeWindow` has one entry: rolling (`m`, `h`, `d`, `w`) when `isRolling`
- * is true or there is no calendar; otherwise calendar periods (`d`, `w`, `M`, `Q` = 3 months,
- * `Y`) from `calendar.startTime` ('YYYY-MM-DD HH:mm:ss', wall time in `calendar.timeZone`).
- * Only Occurrences budgeting (the default when none is given) and one objective
- * (`target` or `targetPercent`) are supported; `metadata.displayName` is the description when
- * `spec.description` is missing. Alerting comes from `metadata.annotations` (OpenSLO has no
- * field for it): `aiops.page: 'false'` / `aiops.ticket: 'false'` turn a tier off (both on by
- * default), `aiops.alertName`, `aiops.alertLabel.<name>` and `aiops.alertAnnotation.<name>` set
- * the alert's name, labels and annotations, `aiops.minEvents` the low-traffic guard (default 10).
- * Other `aiops.*` annotations are errors; the rest are ignored.
- *
- * Sloth. The SLO's name is `<service>-<name>`, as Sloth names its SLO ids. Sloth has no period:
- * 30 days rolling (`defaultSlothPeriodMs`). Labels are the file's labels overlaid with the SLO's.
- * `sli.events` takes one selector as error_query, or, for latency, `total - good`:
- * `sum(rate(X_count{...}[{{.window}}])) - sum(rate(X_bucket{le="0.25",...}[{{.window}}]))`.
- * `sli.raw.error_ratio_query` is accepted only as `1 - (good / total)`, e.g.
- * `1 - (sum(rate(X_bucket{le="0.25",...}[{{.window}}])) / sum(rate(X_count{...}[{{.window}}])))`.
- * `alerting.page_alert.disable` / `ticket_alert.disable` turn tiers off; `alerting.name`,
- * `labels` and `annotations` are carried; the per-tier `labels` and `annotations` of page_alert
- * and ticket_alert have no place in the model and are dropped. minEvents is 10.
- *
- * Both formats: the alert name defaults to the SLO name in PascalCase + `SLOBurn`
- * (checkout-requests-availability → CheckoutRequestsAvailabilitySLOBurn).
+ * Every problem of every document and file is collected and thrown as one
+ * AIOPS_ERR_SLO_SPEC_INVALID, a line each: `  - <file>#<index> <field path>: <what is wrong>`,
+ * at most `sloLimits.maxProblemsPerFile` per file and `sloLimits.maxLineLength` characters each.
+ * `#<index>` is the YAML document (or list item) for OpenSLO and the SLO (counted through the
+ * file) for Sloth; problems of a Sloth file's top level carry none (`<file> (document <n>)` in
+ * multi-document files).
  */
 
 import { readFileSync, statSync } from 'node:fs';
