@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { platformTopics } from '../../../cli/topics-command.js';
 import { sloFilePaths } from '../../../cli/slo-command.js';
+import { parseAnomalyStageConfig } from '../../../processors/anomaly/index.js';
+import { defaultRules, parseIngestConfig } from '../../../processors/ingest/index.js';
+import { sloIngestRules } from '../../../processors/slo/index.js';
 import { sloRulesYaml } from '../../../processors/slo/rules.js';
+import { kafkaConnectionFromEnv } from '../../../runtime/kafka-config.js';
 import { parseSloFiles } from '../../../processors/slo/spec.js';
 import { projectRoot } from '../../../stack/config.js';
 import { ensureCrdSchemas } from '../../../stack/crds.js';
@@ -251,6 +255,39 @@ describe('helm/aiops', () => {
     expect(before).toMatch(/^[0-9a-f]{64}$/);
     expect(after).not.toBe(before);
   }, 60_000);
+
+  it('renders configuration and Kafka settings the processes accept', () => {
+    for (const file of valuesFiles) {
+      const docs = renderedOf(file);
+      // The mounted files, read by the same parsers as `aiops ingest` and `aiops evaluate`.
+      const config = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'aiops-config')?.data ?? {};
+      const sloDir = join(work, `mounted-slo-${basename(file, '.yaml')}`);
+      mkdirSync(sloDir, { recursive: true });
+      for (const [name, content] of Object.entries(docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'aiops-slo')?.data ?? {})) writeFileSync(join(sloDir, name), content);
+      const slos = parseSloFiles(sloFilePaths([sloDir]));
+      const ingest = ((parse(config['ingest.yaml'] ?? '') ?? {}) as { ingest?: { rules?: unknown[] } }).ingest ?? {};
+      expect(() => parseIngestConfig({ ...ingest, rules: [...(ingest.rules ?? defaultRules), ...sloIngestRules(slos)] }), file).not.toThrow();
+      expect(() => parseAnomalyStageConfig(((parse(config['evaluate.yaml'] ?? '') ?? {}) as { anomaly?: unknown }).anomaly ?? {}), file).not.toThrow();
+      // The Kafka variables of every platform container form a valid connection (secret files stand in).
+      const values = parse(readFileSync(join(ciDir, file), 'utf8')) as { kafka?: { securityProtocol?: string } };
+      for (const d of docs.filter((m) => ['Deployment', 'Job'].includes(m.kind) && /aiops-(ingest|evaluate|sinks|topics)$/.test(m.metadata.name))) {
+        const env: NodeJS.ProcessEnv = {};
+        for (const e of (d.spec as { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } }).template.spec.containers[0]?.env ?? []) {
+          if (e.value === undefined) continue;
+          if (e.name.startsWith('AIOPS_KAFKA_') && e.value.startsWith('/etc/aiops/')) {
+            const stand = join(work, 'secret-files', e.value);
+            mkdirSync(join(stand, '..'), { recursive: true });
+            writeFileSync(stand, e.name.includes('_SSL_') ? '-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n' : 'stand-in');
+            env[e.name] = stand;
+          } else env[e.name] = e.value;
+        }
+        const where = `${file} ${d.kind}/${d.metadata.name}`;
+        const connection = kafkaConnectionFromEnv(env);
+        expect(connection.securityProtocol, where).toBe(values.kafka?.securityProtocol ?? 'PLAINTEXT');
+        expect(Boolean(connection.sasl), where).toBe((values.kafka?.securityProtocol ?? '').startsWith('SASL_'));
+      }
+    }
+  });
 
   it('creates the same topics as `aiops topics create`, with the partitions and configs it uses', () => {
     const topics = renderedOf('strimzi-values.yaml').filter((d) => d.kind === 'KafkaTopic');
