@@ -289,6 +289,22 @@ describe('helm/aiops', () => {
     }
   });
 
+  it('gives the collector every variable its configuration files read without a default', () => {
+    for (const file of valuesFiles) {
+      const docs = renderedOf(file);
+      const collector = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'aiops-collector');
+      const container = (collector?.spec as { template: { spec: { containers: { args: string[]; env: { name: string }[] }[] } } }).template.spec.containers[0];
+      const configs = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'aiops-collector')?.data ?? {};
+      const given = new Set(container?.env.map((e) => e.name));
+      for (const arg of container?.args ?? []) {
+        const name = arg.replace('--config=/etc/otelcol/', '');
+        const text = configs[name];
+        expect(text, `${file}: ${arg} is in the ConfigMap`).toBeDefined();
+        for (const [, variable] of (text ?? '').matchAll(/\$\{env:([A-Z0-9_]+)\}/g)) expect(given.has(variable ?? ''), `${file}: ${name} reads ${variable}`).toBe(true);
+      }
+    }
+  });
+
   it('creates the same topics as `aiops topics create`, with the partitions and configs it uses', () => {
     const topics = renderedOf('strimzi-values.yaml').filter((d) => d.kind === 'KafkaTopic');
     const values = parse(readFileSync(join(ciDir, 'strimzi-values.yaml'), 'utf8')) as { kafka: { topics: { partitions: number; replicationFactor: number } } };
