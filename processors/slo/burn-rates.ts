@@ -20,6 +20,8 @@
  * of its budget in the shortest window, 5 minutes, is a burn rate below 1; the parser rejects it.
  */
 
+import type { AlertWindow } from './types.js';
+
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -84,4 +86,16 @@ export function burnAlertRules(periodMs: number, options: { page?: boolean; tick
     out.push(Object.freeze({ tier: r.tier, longMs, shortMs, factor: factorOf(long), budgetShare: r.percent / 100 }));
   }
   return out;
+}
+
+/**
+ * The rules of an SLO: its custom windows (Sloth's AlertWindows; factor = share × period / long
+ * window, validated by the parser to be at least 1) or the catalogue above; tiers left out as
+ * `page` / `ticket` say.
+ */
+export function sloAlertRules(periodMs: number, alerting: { readonly page: boolean; readonly ticket: boolean; readonly windows?: readonly AlertWindow[] }): BurnAlertRule[] {
+  if (!alerting.windows) return burnAlertRules(periodMs, { page: alerting.page, ticket: alerting.ticket });
+  return alerting.windows
+    .filter((w) => (w.tier === 'page' ? alerting.page : alerting.ticket))
+    .map((w) => Object.freeze({ tier: w.tier, longMs: w.longMs, shortMs: w.shortMs, factor: (w.budgetShare * periodMs) / w.longMs, budgetShare: w.budgetShare }));
 }

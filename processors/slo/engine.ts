@@ -6,7 +6,7 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-import { burnAlertRules, standardWindowsMs } from './burn-rates.js';
+import { burnAlertRules, sloAlertRules, standardWindowsMs } from './burn-rates.js';
 import type { BurnAlertRule } from './burn-rates.js';
 
 export { burnAlertRules, standardWindowsMs };
@@ -265,7 +265,7 @@ export class SloEngine {
     this.fineDirty = new Uint8Array(this.fineSize / FINE_PAGE);
     this.coarseDirty = new Uint8Array(this.coarseSize / COARSE_PAGE);
     this.periodMs = nominalPeriodMs(w);
-    this.rules = burnAlertRules(this.periodMs, { page: spec.alerting.page, ticket: spec.alerting.ticket });
+    this.rules = sloAlertRules(this.periodMs, spec.alerting);
     this.ruleTier = Uint8Array.from(this.rules, (r) => (r.tier === 'page' ? 0 : 1));
     this.ruleLong = Uint8Array.from(this.rules, (r) => standardWindowsMs.indexOf(r.longMs));
     this.ruleShort = Uint8Array.from(this.rules, (r) => standardWindowsMs.indexOf(r.shortMs));

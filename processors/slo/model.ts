@@ -140,6 +140,7 @@ export interface SloParts {
   readonly name: string;
   readonly shortName?: string | undefined;
   readonly tiers?: SloAlerting['tiers'];
+  readonly windows?: SloAlerting['windows'];
   readonly specService: string | undefined;
   readonly servicePath: string;
   readonly description: string;
@@ -183,6 +184,7 @@ export function assemble(s: Scope, p: SloParts): SloSpec | undefined {
       labels: p.alertLabels,
       annotations: p.alertAnnotations,
       ...(hasTiers ? { tiers: p.tiers } : {}),
+      ...(p.windows ? { windows: p.windows } : {}),
     },
     labels: p.labels,
     source: p.source,

@@ -16,7 +16,7 @@
  */
 import { Document, isMap, isSeq } from 'yaml';
 import { nominalPeriodMs } from './calendar.js';
-import { burnAlertRules } from './burn-rates.js';
+import { sloAlertRules } from './burn-rates.js';
 import { HTTP_DURATION_BUCKETS } from '../../runtime/otlp/workload-catalog.js';
 import type { Sli, SloSelector, SloSpec, SloWindow, StatusClass } from './types.js';
 
@@ -387,13 +387,13 @@ function alertExpr(spec: SloSpec, sli: PromSli, severity: 'page' | 'ticket'): st
     lines.push(')');
     return lines.join('\n');
   };
-  const pairs = burnAlertRules(period.ms, { page: severity === 'page', ticket: severity === 'ticket' });
+  const pairs = sloAlertRules(period.ms, { ...spec.alerting, page: severity === 'page', ticket: severity === 'ticket' });
   return pairs.map((p) => pair(p, p.factor)).join('\nor\n');
 }
 
 function alertGroup(spec: SloSpec, sli: PromSli, notes: readonly string[]): RuleGroup | undefined {
   const period = periodOf(spec);
-  const severities = (['page', 'ticket'] as const).filter((s) => spec.alerting[s] && burnAlertRules(period.ms, { page: s === 'page', ticket: s === 'ticket' }).length > 0);
+  const severities = (['page', 'ticket'] as const).filter((s) => spec.alerting[s] && sloAlertRules(period.ms, { ...spec.alerting, page: s === 'page', ticket: s === 'ticket' }).length > 0);
   if (severities.length === 0) return undefined;
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(spec.alerting.labels)) labels[labelKey(k)] = v;

@@ -23,7 +23,8 @@ import { Scope, isObj, obj, show, str } from './model.js';
 import type { Obj } from './model.js';
 import { annotationOverrides, openSloSli, openSloSlo } from './formats/openslo.js';
 import type { ClaimName, OpenSloContext } from './formats/openslo.js';
-import { slothDoc } from './formats/sloth.js';
+import { slothAlertWindows, slothDoc } from './formats/sloth.js';
+import type { SlothPeriod } from './formats/sloth.js';
 import type { Draft } from './sli.js';
 import type { SloSpec } from './types.js';
 
@@ -202,12 +203,16 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
   const loaded: Loaded[] = [];
   const slis = new Map<string, SliEntry>();
   const dataSources = new Map<string, string>();
+  const periods: { period: SlothPeriod; where: string }[] = [];
   for (const { file, text } of sources) {
     for (const { value, index, multi } of documentsOf(file, text, problems)) {
       const s = new Scope(problems, `${file}#${index}`);
       if (value === null || value === undefined) continue;
       if (!isObj(value)) {
         s.fail('', `a document must be a mapping, got ${show(value)}`);
+      } else if (value.apiVersion === 'sloth.slok.dev/v1' && value.kind === 'AlertWindows') {
+        const period = slothAlertWindows(s, value);
+        if (period) periods.push({ period, where: s.where });
       } else if (value.apiVersion !== undefined) {
         if (value.apiVersion !== 'openslo/v1') {
           s.fail('apiVersion', `unknown apiVersion ${show(value.apiVersion)} (supported: openslo/v1)`);
@@ -243,6 +248,10 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
     }
   }
   const context: OpenSloContext = { dataSources };
+  if (periods.length > 1) {
+    for (const p of periods.slice(1)) problems.push(`  - ${p.where}: a second AlertWindows document (also in ${periods[0]?.where}); give one: it sets the period of every Sloth SLO`);
+  }
+  const slothPeriod = periods[0]?.period;
 
   const sliDraft = (name: string): { draft: Draft | undefined } | undefined => {
     const entry = slis.get(name);
@@ -270,7 +279,7 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
       out.push(...openSloSlo(l.s, l.doc, { file: l.file, format: 'openslo', index: l.index }, sliDraft, claim, context).map(deepFreeze));
     } else {
       const first = slothNext.get(l.file) ?? 0;
-      const specs = slothDoc(problems, l.top, l.file, l.doc, first, claim);
+      const specs = slothDoc(problems, l.top, l.file, l.doc, first, claim, slothPeriod);
       slothNext.set(l.file, first + (Array.isArray(l.doc.slos) ? l.doc.slos.length : 0));
       out.push(...specs.map(deepFreeze));
     }

@@ -93,6 +93,14 @@ export type SloWindow =
       readonly startMs: number;
     };
 
+/** One custom multiwindow rule (Sloth's AlertWindows): burning `budgetShare` of the budget over `longMs`. */
+export interface AlertWindow {
+  readonly tier: 'page' | 'ticket';
+  readonly longMs: number;
+  readonly shortMs: number;
+  readonly budgetShare: number;
+}
+
 /** Alerting of one SLO. */
 export interface SloAlerting {
   /** Multiwindow multi-burn-rate page alerts (14.4x over 1h+5m, 6x over 6h+30m, scaled to the period). */
@@ -104,6 +112,8 @@ export interface SloAlerting {
   /** Extra labels and annotations carried to alerts. */
   readonly labels: Readonly<Record<string, string>>;
   readonly annotations: Readonly<Record<string, string>>;
+  /** Custom rules (Sloth's AlertWindows) instead of the built-in catalogue (burn-rates.ts). */
+  readonly windows?: readonly AlertWindow[];
   /** Labels and annotations of one tier's alerts only (Sloth's page_alert / ticket_alert), over the shared ones. */
   readonly tiers?: Readonly<Record<'page' | 'ticket', { readonly labels: Readonly<Record<string, string>>; readonly annotations: Readonly<Record<string, string>> }>>;
 }

@@ -26,7 +26,8 @@ import { parseSliExpression } from '../promql.js';
 import type { SliQuery } from '../promql.js';
 import { formatSelector, operandFromPromql, operandFromQuery, ratioDraft, sameSelector } from '../sli.js';
 import type { Draft } from '../sli.js';
-import type { SloSpec } from '../types.js';
+import type { AlertWindow, SloSpec } from '../types.js';
+import { minPeriodMs, standardWindowsMs } from '../burn-rates.js';
 import type { ClaimName } from './openslo.js';
 
 function isQuery(e: unknown): e is { type: 'query'; query: SliQuery } {
@@ -83,7 +84,7 @@ function slothSli(s: Scope, sli: Obj, path: string): Draft | undefined {
 }
 
 /** One Sloth document: its SLOs, numbered from `firstIndex` through the file. */
-export function slothDoc(problems: string[], top: Scope, file: string, doc: Obj, firstIndex: number, claim: ClaimName): SloSpec[] {
+export function slothDoc(problems: string[], top: Scope, file: string, doc: Obj, firstIndex: number, claim: ClaimName, period: SlothPeriod = defaultSlothPeriod): SloSpec[] {
   const out: SloSpec[] = [];
   const service = str(top, doc, 'service', '', true);
   if (service === '') top.fail('service', 'must not be empty');
@@ -123,12 +124,13 @@ export function slothDoc(problems: string[], top: Scope, file: string, doc: Obj,
       name,
       shortName: short,
       tiers,
+      ...(period.windows ? { windows: period.windows } : {}),
       specService: service,
       servicePath: 'service',
       description,
       objective: ratio(percent, 100),
       draft,
-      window: { kind: 'rolling', durationMs: defaultSlothPeriodMs },
+      window: { kind: 'rolling', durationMs: period.durationMs },
       minEvents: defaultMinEvents,
       page,
       ticket,
@@ -142,4 +144,73 @@ export function slothDoc(problems: string[], top: Scope, file: string, doc: Obj,
     return undefined;
   });
   return out;
+}
+
+/** The period of Sloth SLOs and its alert windows (none: the built-in catalogue, burn-rates.ts). */
+export interface SlothPeriod {
+  readonly durationMs: number;
+  readonly windows?: readonly AlertWindow[];
+}
+
+export const defaultSlothPeriod: SlothPeriod = Object.freeze({ durationMs: defaultSlothPeriodMs });
+
+const durationUnits: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+function duration(s: Scope, o: Obj, key: string, path: string): number | undefined {
+  const text = str(s, o, key, path, true);
+  if (text === undefined) return undefined;
+  const m = /^([1-9]\d*)([mhdw])$/.exec(text);
+  if (!m) return s.fail(at(path, key), `must be a duration like 5m, 1h, 28d, got ${show(text)}`);
+  return Number(m[1]) * (durationUnits[m[2] ?? ''] ?? 0);
+}
+
+/**
+ * Sloth's `AlertWindows` (apiVersion sloth.slok.dev/v1): `spec.sloPeriod` is the period of the
+ * Sloth SLOs of the same call (Sloth's --default-slo-period; 30d without one); `spec.page` and
+ * `spec.ticket` (`quick` and `slow`, each `errorBudgetPercent`, `shortWindow`, `longWindow`)
+ * replace the built-in windows. Without them a named period keeps the built-in catalogue for
+ * its length (28d: 13.44, 5.6, 2.8). Windows must be ones the engine keeps (5m, 30m, 1h, 2h, 6h,
+ * 1d, 3d), and no rule may fire below a burn rate of 1.
+ */
+export function slothAlertWindows(s: Scope, doc: Obj): SlothPeriod | undefined {
+  const spec = obj(s, doc, 'spec', '', true);
+  if (!spec) return undefined;
+  const durationMs = duration(s, spec, 'sloPeriod', 'spec');
+  if (durationMs === undefined) return undefined;
+  if (durationMs < minPeriodMs) return s.fail('spec.sloPeriod', `is too short for any burn-rate alert; use at least ${minPeriodMs / 60_000}m`);
+  if (spec.page === undefined && spec.ticket === undefined) return { durationMs };
+  const windows: AlertWindow[] = [];
+  let ok = true;
+  for (const tier of ['page', 'ticket'] as const) {
+    const t = obj(s, spec, tier, 'spec', true);
+    if (!t) {
+      ok = false;
+      continue;
+    }
+    for (const speed of ['quick', 'slow']) {
+      const p = `spec.${tier}.${speed}`;
+      const w = obj(s, t, speed, `spec.${tier}`, true);
+      if (!w) {
+        ok = false;
+        continue;
+      }
+      const percent = num(s, w, 'errorBudgetPercent', p, true);
+      const shortMs = duration(s, w, 'shortWindow', p);
+      const longMs = duration(s, w, 'longWindow', p);
+      if (percent === undefined || shortMs === undefined || longMs === undefined) {
+        ok = false;
+        continue;
+      }
+      for (const [key, ms] of [['shortWindow', shortMs], ['longWindow', longMs]] as const) {
+        if (!standardWindowsMs.includes(ms)) ok = s.fail(at(p, key), `must be one of the windows the engine keeps: 5m, 30m, 1h, 2h, 6h, 1d, 3d`) ?? false;
+      }
+      if (!(percent > 0 && percent <= 100)) ok = s.fail(at(p, 'errorBudgetPercent'), `must be in (0, 100], got ${percent}`) ?? false;
+      else if (shortMs >= longMs) ok = s.fail(p, 'shortWindow must be shorter than longWindow') ?? false;
+      else if ((percent / 100) * durationMs < longMs) {
+        ok = s.fail(p, `burning ${percent}% of the budget in ${w.longWindow as string} is a burn rate below 1 over ${spec.sloPeriod as string}: it cannot exhaust the budget; raise the share or shorten the window`) ?? false;
+      }
+      if (ok) windows.push({ tier, longMs, shortMs, budgetShare: ratio(percent, 100) });
+    }
+  }
+  return ok ? { durationMs, windows } : undefined;
 }

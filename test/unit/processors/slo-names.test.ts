@@ -3,7 +3,7 @@ import { describeSli, promSeries } from '../../../processors/slo/describe.js';
 import { otelAttribute, prometheusLabelName, prometheusMetricName, prometheusSeries } from '../../../processors/slo/names.js';
 import { sloRuleGroups } from '../../../processors/slo/rules.js';
 import { sloIngestRules } from '../../../processors/slo/signals.js';
-import { parseSloText } from '../../../processors/slo/spec.js';
+import { parseSloSources, parseSloText } from '../../../processors/slo/spec.js';
 
 describe('OTLP → Prometheus names, as the collector translates them', () => {
   it.each([
@@ -123,5 +123,55 @@ describe('matchers as written', () => {
       /o\.yaml#0 slos\[0\]\.sli\.events\.error_query: column \d+: offset modifiers are not supported/,
     );
     expect(() => parseSloText(sloth(`sum(rate(http_requests_total{code=~"5[0-"}[{{.window}}]))`, `sum(rate(http_requests_total[{{.window}}]))`), 'r.yaml')).toThrow(/code=~"5\[0-": invalid regex/);
+  });
+});
+
+describe("Sloth's SLO periods (AlertWindows)", () => {
+  const slothFile = `version: prometheus/v1
+service: api
+slos:
+  - name: requests
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total[{{.window}}]))
+`;
+  const windows = (body: string): string => `apiVersion: sloth.slok.dev/v1
+kind: AlertWindows
+spec:
+${body}`;
+
+  it('takes a named period with the built-in windows for it (28d)', () => {
+    const [spec] = parseSloSources([
+      { file: 'w.yaml', text: windows('  sloPeriod: 28d\n') },
+      { file: 's.yaml', text: slothFile },
+    ]);
+    expect(spec?.window).toEqual({ kind: 'rolling', durationMs: 28 * 86_400_000 });
+    const alerts = sloRuleGroups(spec ? [spec] : []).groups[2]?.rules ?? [];
+    expect(alerts.map((a) => [...a.expr.matchAll(/> \(([\d.]+) \* 0\.001\)/g)].map((m) => m[1]))).toEqual([['13.44', '13.44', '5.6', '5.6'], ['2.8', '2.8']]);
+  });
+
+  it('takes custom windows, refusing ones the engine does not keep and rules below 1x', () => {
+    const custom = `  sloPeriod: 7d
+  page:
+    quick: { errorBudgetPercent: 8, shortWindow: 5m, longWindow: 1h }
+    slow: { errorBudgetPercent: 15, shortWindow: 30m, longWindow: 6h }
+  ticket:
+    quick: { errorBudgetPercent: 20, shortWindow: 2h, longWindow: 1d }
+    slow: { errorBudgetPercent: 50, shortWindow: 6h, longWindow: 3d }
+`;
+    const [spec] = parseSloSources([
+      { file: 'w.yaml', text: windows(custom) },
+      { file: 's.yaml', text: slothFile },
+    ]);
+    expect(spec?.alerting.windows).toHaveLength(4);
+    const rules = sloRuleGroups(spec ? [spec] : []).groups[2]?.rules ?? [];
+    // 8% of 7 days in 1h: 13.44; 50% in 3d: 1.1667. 10% in 3d would be 0.233: refused.
+    expect(rules[0]?.expr).toContain('> (13.44 * 0.001)');
+    const bad = custom.replace('errorBudgetPercent: 50', 'errorBudgetPercent: 10').replace('longWindow: 1h', 'longWindow: 45m');
+    expect(() => parseSloSources([{ file: 'w.yaml', text: windows(bad) }, { file: 's.yaml', text: slothFile }])).toThrow(
+      /w\.yaml#0 spec\.page\.quick\.longWindow: must be one of the windows the engine keeps[\s\S]*w\.yaml#0 spec\.ticket\.slow: burning 10% of the budget in 3d is a burn rate below 1 over 7d/,
+    );
   });
 });
