@@ -187,7 +187,7 @@ topologySpreadConstraints:
 - name: kafka-sasl
   secret:
     secretName: {{ .Values.kafka.sasl.existingSecret }}
-    defaultMode: 0440
+    defaultMode: 288  # 0440: read for the owner and group (fsGroup 10001)
     items:
       {{- if not .Values.kafka.sasl.username }}
       - { key: {{ .Values.kafka.sasl.usernameKey }}, path: username }
@@ -203,7 +203,7 @@ topologySpreadConstraints:
 - name: kafka-ca
   secret:
     secretName: {{ .Values.kafka.tls.caSecret }}
-    defaultMode: 0440
+    defaultMode: 288  # 0440: read for the owner and group (fsGroup 10001)
     items:
       - { key: {{ .Values.kafka.tls.caKey }}, path: ca.crt }
 {{- end }}
@@ -211,7 +211,7 @@ topologySpreadConstraints:
 - name: kafka-cert
   secret:
     secretName: {{ .Values.kafka.tls.certSecret }}
-    defaultMode: 0440
+    defaultMode: 288  # 0440: read for the owner and group (fsGroup 10001)
     items:
       - { key: {{ .Values.kafka.tls.certKey }}, path: tls.crt }
       - { key: {{ .Values.kafka.tls.keyKey }}, path: tls.key }

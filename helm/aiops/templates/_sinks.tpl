@@ -72,7 +72,7 @@
 - name: {{ $sink }}-token
   secret:
     secretName: {{ $s.tokenSecret }}
-    defaultMode: 0440
+    defaultMode: 288  # 0440: read for the owner and group (fsGroup 10001)
     items:
       - { key: {{ $s.tokenKey }}, path: token }
 {{- end }}

@@ -230,6 +230,8 @@ describe('helm/aiops', () => {
           for (const e of c.env ?? []) if (e.value !== undefined) expect(e.name, where).not.toMatch(/_(PASSWORD|TOKEN)$/);
         }
         expect(pod.volumes.find((v) => v.name === 'tmp')?.emptyDir?.medium, where).toBe('Memory');
+        // Secret files readable by the pod's group only (YAML's 0440 would be read as 440 by YAML 1.2 parsers).
+        for (const v of pod.volumes as { name: string; secret?: { defaultMode?: number } }[]) if (v.secret) expect(v.secret.defaultMode, `${where} ${v.name}`).toBe(0o440);
       }
     }
   });
