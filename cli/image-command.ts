@@ -69,9 +69,18 @@ export async function runImage(argv: string[]): Promise<number> {
       const { runc } = await ensureImageTools(config, log, ['runc']);
       return new Promise<number>((resolve, reject) => {
         const child = spawn(runc, ['run', '--bundle', dir, name], { stdio: 'inherit' });
-        // runc forwards signals it receives to the container's process.
+        // runc passes the signals it receives on to the container's process (SIGTERM: a clean stop).
+        const forward = (signal: NodeJS.Signals): void => {
+          child.kill(signal);
+        };
+        process.on('SIGTERM', forward);
+        process.on('SIGINT', forward);
         child.once('error', reject);
-        child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+        child.once('exit', (code, signal) => {
+          process.off('SIGTERM', forward);
+          process.off('SIGINT', forward);
+          resolve(code ?? (signal ? 1 : 0));
+        });
       });
     }
     default:
