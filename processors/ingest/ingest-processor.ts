@@ -11,6 +11,7 @@ import type { AttributeMatch, IngestConfig, SignalRule } from './config.js';
 import { prometheusMetricName } from '../slo/names.js';
 import type { OtlpKind } from '../slo/names.js';
 import { MetricType } from '../../runtime/otlp/visitor.js';
+import { EXP_BOUNDS, exponentialToExplicit } from './exponential.js';
 import { SeriesStore, S_BUCKETS, S_COUNT, S_START, S_SUM, S_TIME } from './series-store.js';
 import type { Series } from './series-store.js';
 import { newPartial, parseSignalKey, seriesKey, signalKey, statusClassOf } from './signal-keys.js';
@@ -78,6 +79,8 @@ export class IngestProcessor implements Processor, MetricsVisitor {
   private readonly matchers: { slot: number; test: (value: string) => boolean }[][] = [];
   /** Per rule, the test that makes a series bad (undefined: the status attribute decides). */
   private readonly badWhen: ({ slot: number; test: (value: string) => boolean } | undefined)[] = [];
+  /** Scratch for exponential histogram points as explicit bucket counts. */
+  private readonly expCounts = new Float64Array(EXP_BOUNDS.length + 1);
   /** Prometheus name → indexes of the rules matching metrics by it. */
   private readonly rulesByPromName = new Map<string, number[]>();
   /** OTLP metric (name, unit, kind) → the rules it feeds and its id; [] when none. */
@@ -255,9 +258,25 @@ export class IngestProcessor implements Processor, MetricsVisitor {
     }
   }
 
-  onExponentialHistogramPoint(attrs: AttributeSet, startTimeMs: number, timeMs: number, count: number, sum: number): void {
-    // Exponential buckets do not merge with explicit ones: count and sum only.
-    this.onHistogramPoint(attrs, startTimeMs, timeMs, count, sum, EMPTY, EMPTY, 0);
+  onExponentialHistogramPoint(
+    attrs: AttributeSet,
+    startTimeMs: number,
+    timeMs: number,
+    count: number,
+    sum: number,
+    scale: number,
+    zeroCount: number,
+    positiveOffset: number,
+    positive: Float64Array,
+    nPositive: number,
+    _negativeOffset: number,
+    negative: Float64Array,
+    nNegative: number,
+  ): void {
+    // Buckets reduced to the common scale as explicit bounds (exponential.ts): they merge across
+    // instances and intervals, and give percentiles and latency SLIs.
+    const n = exponentialToExplicit(scale, zeroCount, positiveOffset, positive, nPositive, negative, nNegative, this.expCounts);
+    this.onHistogramPoint(attrs, startTimeMs, timeMs, count, sum, EXP_BOUNDS, this.expCounts, n);
   }
 
   onSummaryPoint(attrs: AttributeSet, startTimeMs: number, timeMs: number, count: number, sum: number): void {
