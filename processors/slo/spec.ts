@@ -203,6 +203,8 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
   const loaded: Loaded[] = [];
   const slis = new Map<string, SliEntry>();
   const dataSources = new Map<string, string>();
+  const alertPolicies = new Map<string, Obj>();
+  const alertConditions = new Map<string, Obj>();
   const periods: { period: SlothPeriod; where: string }[] = [];
   for (const { file, text } of sources) {
     for (const { value, index, multi } of documentsOf(file, text, problems)) {
@@ -229,6 +231,9 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
             slis.set(name, { s, doc: value, done: false, draft: undefined });
             loaded.push({ kind: 'sli', name });
           }
+        } else if (value.kind === 'AlertPolicy' || value.kind === 'AlertCondition') {
+          const name = isObj(value.metadata) && typeof value.metadata.name === 'string' ? value.metadata.name : undefined;
+          if (name !== undefined) (value.kind === 'AlertPolicy' ? alertPolicies : alertConditions).set(name, value);
         } else if (value.kind === 'DataSource') {
           const metadata = obj(s, value, 'metadata', '', true);
           const name = metadata && str(s, metadata, 'name', 'metadata', true);
@@ -247,7 +252,7 @@ function parse(sources: readonly SloSource[], problems: string[]): SloSpec[] {
       }
     }
   }
-  const context: OpenSloContext = { dataSources };
+  const context: OpenSloContext = { dataSources, alertPolicies, alertConditions };
   if (periods.length > 1) {
     for (const p of periods.slice(1)) problems.push(`  - ${p.where}: a second AlertWindows document (also in ${periods[0]?.where}); give one: it sets the period of every Sloth SLO`);
   }

@@ -12,7 +12,6 @@
  */
 
 import { localToInstant } from '../calendar.js';
-import { minPeriodMs } from '../burn-rates.js';
 import {
   DAY,
   HOUR,
@@ -36,12 +35,72 @@ import type { Obj, Scope } from '../model.js';
 import { operandFromPromql, ratioDraft, thresholdDraft, thresholdLatency, toSeconds } from '../sli.js';
 import type { Draft, Operand } from '../sli.js';
 import type { AttributeOverrides } from '../names.js';
-import type { SloSpec, SloWindow } from '../types.js';
+import type { AlertWindow, SloSpec, SloWindow } from '../types.js';
+import { nominalPeriodMs } from '../calendar.js';
+import { minPeriodMs, standardWindowsMs } from '../burn-rates.js';
 import { operandFromNative } from './aiops.js';
 
 /** What OpenSLO documents of other kinds give the SLIs: DataSource name → its type. */
 export interface OpenSloContext {
   readonly dataSources: ReadonlyMap<string, string>;
+  /** AlertPolicy and AlertCondition documents by name. */
+  readonly alertPolicies: ReadonlyMap<string, Obj>;
+  readonly alertConditions: ReadonlyMap<string, Obj>;
+}
+
+const pageSeverities = ['page', 'critical', 'high', 'p1', 'sev1', 'emergency'];
+const windowUnits: Readonly<Record<string, number>> = { m: MINUTE, h: HOUR, d: DAY, w: WEEK };
+
+/**
+ * `spec.alertPolicies` of an SLO (names of AlertPolicy documents, or inline ones) → alert
+ * windows. Each `burnrate` condition (`op: gte|gt`, `threshold` = the burn-rate factor, at least
+ * 1; `lookbackWindow` = the long window; `alertAfter` = the short window when it is a shorter
+ * kept window, else the kept window nearest a twelfth of the long one) becomes a rule of the page
+ * tier when its severity is page, critical, high (or p1, sev1, emergency), else of the ticket
+ * tier. Windows must be ones the engine keeps (5m, 30m, 1h, 2h, 6h, 1d, 3d).
+ */
+function alertPolicyWindows(s: Scope, spec: Obj, window: SloWindow | undefined, context: OpenSloContext): AlertWindow[] | undefined {
+  if (spec.alertPolicies === undefined) return undefined;
+  const policies = list(s, spec, 'alertPolicies', 'spec') ?? [];
+  const periodMs = window === undefined ? undefined : nominalPeriodMs(window);
+  const out: AlertWindow[] = [];
+  policies.forEach((ref, i) => {
+    const pp = `spec.alertPolicies[${i}]`;
+    const policy = typeof ref === 'string' ? context.alertPolicies.get(ref) : isObj(ref) ? ref : undefined;
+    if (!policy) return s.fail(pp, typeof ref === 'string' ? `no AlertPolicy named ${show(ref)} in the files given` : `must be a name or an AlertPolicy, got ${show(ref)}`);
+    const pspec = isObj(policy.spec) ? policy.spec : {};
+    const conditions = Array.isArray(pspec.conditions) ? pspec.conditions : [];
+    conditions.forEach((c, j) => {
+      const cp = `${pp} conditions[${j}]`;
+      const cref = isObj(c) && typeof c.conditionRef === 'string' ? c.conditionRef : undefined;
+      const doc = cref !== undefined ? context.alertConditions.get(cref) : isObj(c) ? c : undefined;
+      if (!doc) return s.fail(cp, cref !== undefined ? `no AlertCondition named ${show(cref)} in the files given` : 'must be a conditionRef or an AlertCondition');
+      const cspec = isObj(doc.spec) ? doc.spec : {};
+      const cond = isObj(cspec.condition) ? cspec.condition : {};
+      if (cond.kind !== 'burnrate') return s.fail(cp, `condition kind ${show(cond.kind)} is not supported (burnrate)`);
+      const threshold = typeof cond.threshold === 'number' ? cond.threshold : NaN;
+      if (cond.op !== undefined && cond.op !== 'gte' && cond.op !== 'gt') return s.fail(cp, `op ${show(cond.op)}: a burn-rate condition fires on gte or gt`);
+      if (!(threshold >= 1)) return s.fail(cp, `threshold ${show(cond.threshold)}: a burn rate below 1 cannot exhaust the budget in the period; give at least 1`);
+      const ms = (v: unknown): number | undefined => {
+        const m = typeof v === 'string' ? /^([1-9]\d*)([mhdw])$/.exec(v) : null;
+        return m ? Number(m[1]) * (windowUnits[m[2] ?? ''] ?? 0) : undefined;
+      };
+      const longMs = ms(cond.lookbackWindow);
+      if (longMs === undefined || !standardWindowsMs.includes(longMs)) return s.fail(cp, `lookbackWindow ${show(cond.lookbackWindow)} must be one of the windows the engine keeps: 5m, 30m, 1h, 2h, 6h, 1d, 3d`);
+      const after = ms(cond.alertAfter);
+      const shortMs =
+        after !== undefined && after < longMs && standardWindowsMs.includes(after)
+          ? after
+          : standardWindowsMs.reduce((best, w) => (w < longMs && Math.abs(Math.log(w / (longMs / 12))) < Math.abs(Math.log(best / (longMs / 12))) ? w : best), standardWindowsMs[0] as number);
+      const severity = typeof cspec.severity === 'string' ? cspec.severity.toLowerCase() : '';
+      if (periodMs === undefined) return undefined;
+      out.push({ tier: pageSeverities.includes(severity) ? 'page' : 'ticket', longMs, shortMs, budgetShare: (threshold * longMs) / periodMs });
+      return undefined;
+    });
+    if (conditions.length === 0) s.fail(pp, 'the AlertPolicy has no conditions');
+    return undefined;
+  });
+  return out;
 }
 
 /** `aiops.attribute.<label>: <attribute>` annotations of a document: label → OTel attribute overrides. */
@@ -234,6 +293,7 @@ export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup
   }
 
   const window = openSloWindow(s, spec);
+  const windows = alertPolicyWindows(s, spec, window, context);
   const method = str(s, spec, 'budgetingMethod', 'spec');
   if (method !== undefined && method !== 'Occurrences') {
     s.fail(
@@ -293,6 +353,7 @@ export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup
       alertName: settings.alertName,
       alertLabels: settings.labels,
       alertAnnotations: settings.annotations,
+      ...(windows ? { windows } : {}),
       labels,
       source,
     });

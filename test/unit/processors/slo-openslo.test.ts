@@ -109,3 +109,52 @@ spec:
     expect(specs[0]?.sli.prom?.total).toBe('http_request_duration_seconds_count{job="checkout"}');
   });
 });
+
+describe('OpenSLO alert policies', () => {
+  it('maps burn-rate AlertConditions of the SLO policies onto the tiers', async () => {
+    const { parseSloFiles } = await import('../../../processors/slo/spec.js');
+    const { sloRuleGroups } = await import('../../../processors/slo/rules.js');
+    const file = new URL('../../fixtures/slo/corpus/openslo-list.yaml', import.meta.url).pathname;
+    const [spec] = parseSloFiles([file]);
+    // catalog-fast-burn: severity page, 14.4x over 1h, alertAfter 5m (the short window).
+    expect(spec?.alerting.windows).toEqual([{ tier: 'page', longMs: 3_600_000, shortMs: 300_000, budgetShare: (14.4 * 3_600_000) / (28 * 86_400_000) }]);
+    const alerts = sloRuleGroups(spec ? [spec] : []).groups[2]?.rules ?? [];
+    expect(alerts.map((a) => a.labels.sloth_severity)).toEqual(['page']);
+    expect(alerts[0]?.expr).toContain('slo:sli_error:ratio_rate1h');
+    expect(alerts[0]?.expr).toContain('> (14.4 * 0.001)');
+  });
+
+  it('refuses conditions below 1x and windows the engine does not keep', () => {
+    const text = (threshold: number, lookback: string): string => `- apiVersion: openslo/v1
+  kind: AlertCondition
+  metadata: { name: c }
+  spec: { severity: ticket, condition: { kind: burnrate, op: gte, threshold: ${threshold}, lookbackWindow: ${lookback}, alertAfter: 5m } }
+- apiVersion: openslo/v1
+  kind: AlertPolicy
+  metadata: { name: p }
+  spec: { conditions: [{ conditionRef: c }] }
+- apiVersion: openslo/v1
+  kind: SLO
+  metadata: { name: s }
+  spec:
+    service: api
+    alertPolicies: [p]
+    indicator:
+      metadata: { name: i }
+      spec:
+        ratioMetric:
+          counter: true
+          bad: { metricSource: { type: Prometheus, spec: { query: 'http_requests_total{code=~"5.."}' } } }
+          total: { metricSource: { type: Prometheus, spec: { query: 'http_requests_total' } } }
+    objectives: [{ target: 0.99 }]
+`;
+    expect(problems(() => parseSloText(text(0.5, '1h'), 'a.yaml'))).toEqual([
+      '  - a.yaml#2 spec.alertPolicies[0] conditions[0]: threshold 0.5: a burn rate below 1 cannot exhaust the budget in the period; give at least 1',
+    ]);
+    expect(problems(() => parseSloText(text(2, '45m'), 'a.yaml'))).toEqual([
+      '  - a.yaml#2 spec.alertPolicies[0] conditions[0]: lookbackWindow "45m" must be one of the windows the engine keeps: 5m, 30m, 1h, 2h, 6h, 1d, 3d',
+    ]);
+    const [ok] = parseSloText(text(3, '1d'), 'a.yaml');
+    expect(ok?.alerting.windows).toMatchObject([{ tier: 'ticket', longMs: 86_400_000, shortMs: 300_000 }]);
+  });
+});
