@@ -11,6 +11,7 @@ import { deadLetterTopic } from '../runtime/dead-letter.js';
 import { aiopsError } from '../runtime/errors.js';
 import { kafkaConnectionFromEnv } from '../runtime/kafka-config.js';
 import { verifyKafka } from '../runtime/kafka-connect.js';
+import { retryKafka } from '../runtime/retry.js';
 import { processKafka } from '../runtime/runner.js';
 import { defaultAnnotationsTopic } from '../sinks/grafana/grafana-sink.js';
 
@@ -162,14 +163,18 @@ export async function runTopics(argv: string[]): Promise<number> {
   const kafka = processKafka(connection, 'aiops-topics');
   // Wrong credentials or an untrusted certificate end the Job at once with the broker named.
   await verifyKafka(kafka);
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    for (const outcome of await createPlatformTopics(admin, options)) {
-      process.stdout.write(`${outcome.action.padEnd(7)}  ${outcome.name}${outcome.notes.length > 0 ? `  (${outcome.notes.join('; ')})` : ''}\n`);
+  // A broker that is still starting (the hook Job may run next to it) is waited out up to the deadline.
+  const outcomes = await retryKafka('creating the platform topics', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return await createPlatformTopics(admin, options);
+    } finally {
+      await admin.disconnect();
     }
-  } finally {
-    await admin.disconnect();
+  });
+  for (const outcome of outcomes) {
+    process.stdout.write(`${outcome.action.padEnd(7)}  ${outcome.name}${outcome.notes.length > 0 ? `  (${outcome.notes.join('; ')})` : ''}\n`);
   }
   return 0;
 }

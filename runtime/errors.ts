@@ -48,6 +48,11 @@ export const codes = Object.freeze({
   RESTORE_FAILED: define('AIOPS_ERR_RESTORE_FAILED', '%s could not restore the state of partition %s from %s: %s', true),
   TIMEOUT: define('AIOPS_ERR_TIMEOUT', '%s timed out after %s ms', true),
   KAFKA_AUTH: define('AIOPS_ERR_KAFKA_AUTH', 'Kafka broker %s refused SASL authentication (%s): %s', false),
+  KAFKA_NOT_READY: define(
+    'AIOPS_ERR_KAFKA_NOT_READY',
+    '%s did not succeed: the Kafka broker still answered with transient errors after %s attempts in %s ms (last: %s: %s)',
+    true,
+  ),
   KAFKA_TLS: define('AIOPS_ERR_KAFKA_TLS', 'TLS connection to Kafka broker %s failed: %s', false),
 } satisfies Record<string, ErrorDefinition>);
 

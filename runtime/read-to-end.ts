@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { retry } from './retry.js';
+import { retryKafka } from './retry.js';
+import type { KafkaRetryOptions } from './retry.js';
 
 /**
  * Reads the given partitions of `topic` (default: all) from the beginning to their current end,
@@ -12,19 +13,21 @@ export async function readToEnd(
   kafka: Kafka,
   topic: string,
   onBatch: (partition: number, messages: readonly KafkaMessage[]) => void,
-  options: { partitions?: readonly number[]; timeoutMs?: number } = {},
+  options: { partitions?: readonly number[]; timeoutMs?: number; retry?: KafkaRetryOptions } = {},
 ): Promise<void> {
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const admin = kafka.admin();
-  await admin.connect();
-  let offsets: { partition: number; high: string; low: string }[];
-  try {
-    // Just after a broker start, partitions may still be electing leaders (NOT_LEADER_OR_FOLLOWER,
-    // LEADER_NOT_AVAILABLE): kafkajs marks those retriable, and they pass within seconds.
-    offsets = await retry(() => admin.fetchTopicOffsets(topic), { retries: 10, initialDelayMs: 250, maxDelayMs: 5_000 });
-  } finally {
-    await admin.disconnect();
-  }
+  // Just after a broker start, partitions may still be electing leaders (NOT_LEADER_OR_FOLLOWER,
+  // LEADER_NOT_AVAILABLE) or a topic just created may not be known to every broker yet
+  // (UNKNOWN_TOPIC_OR_PARTITION): waited out up to the start-up deadline.
+  const offsets = await retryKafka(`reading the offsets of ${topic}`, async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } finally {
+      await admin.disconnect();
+    }
+  }, options.retry);
   const wanted = options.partitions ? new Set(options.partitions) : undefined;
   const pending = new Set(offsets.filter((o) => o.high !== o.low && (!wanted || wanted.has(o.partition))).map((o) => o.partition));
   if (pending.size === 0) return;

@@ -6,7 +6,7 @@ import { asConnection, classifyKafkaError, connectionOf, createKafka, verifyKafk
 import type { KafkaConnection } from './kafka-config.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
-import { retry } from './retry.js';
+import { retry, retryKafka } from './retry.js';
 import { changelogKey, changelogTopic, restoreFromChangelog } from './state/changelog.js';
 import { TaskContext } from './task-context.js';
 import type { BadRecordPolicy, Clock, InputRecord, OutputRecord, Processor, ProcessorFactory, StateStore } from './types.js';
@@ -225,7 +225,14 @@ export class ProcessorRunner {
     await Promise.all([...this.tasks.keys()].map((p) => this.dropTask(p)));
   }
 
+  /** Creates and checks the topics, waiting out a broker that is starting (AIOPS_ERR_KAFKA_NOT_READY after the deadline). */
   private async ensureTopics(): Promise<void> {
+    await retryKafka(`${this.options.name}: creating and checking its topics`, () => this.ensureTopicsOnce(), {
+      onRetry: (error, attempt, delayMs) => this.log.warn({ attempt, delayMs, error: (error as Error).message }, 'broker not ready for topic creation; retrying'),
+    });
+  }
+
+  private async ensureTopicsOnce(): Promise<void> {
     const admin = this.options.kafka.admin();
     await admin.connect();
     try {
@@ -332,10 +339,11 @@ export class ProcessorRunner {
     const admin = this.options.kafka.admin();
     await admin.connect();
     try {
-      // Leader elections after a broker start answer with retriable errors for a few seconds.
-      const patience = { retries: 10, initialDelayMs: 250, maxDelayMs: 5_000 };
-      const [committed] = await retry(() => admin.fetchOffsets({ groupId: this.groupId, topics: [this.options.inputTopic] }), patience);
-      const ends = await retry(() => admin.fetchTopicOffsets(this.options.inputTopic), patience);
+      // Leader elections and coordinator loading after a broker start answer with transient errors for a while.
+      const [committed] = await retryKafka(`${this.options.name}: reading the committed offsets of ${this.groupId}`, () =>
+        admin.fetchOffsets({ groupId: this.groupId, topics: [this.options.inputTopic] }),
+      );
+      const ends = await retryKafka(`${this.options.name}: reading the end offsets of ${this.options.inputTopic}`, () => admin.fetchTopicOffsets(this.options.inputTopic));
       for (const task of tasks) {
         const c = committed?.partitions.find((p) => p.partition === task.partition)?.offset ?? '-1';
         const end = ends.find((p) => p.partition === task.partition)?.high ?? '0';

@@ -3,7 +3,7 @@ import { deadLetterRecord, deadLetterTopic } from '../runtime/dead-letter.js';
 import { classifyKafkaError, connectionOf, verifyKafka } from '../runtime/kafka-connect.js';
 import { readToEnd } from '../runtime/read-to-end.js';
 import type { Logger } from '../runtime/logger.js';
-import { retry, sleep } from '../runtime/retry.js';
+import { retry, retryKafka, sleep } from '../runtime/retry.js';
 import type { InputRecord } from '../runtime/types.js';
 import { anomaliesTopic, anomalySerde } from '../schemas/anomalies.js';
 import type { AnomalyEvent } from '../schemas/anomalies.js';
@@ -100,15 +100,21 @@ export class SinkRunner {
     try {
       // Wrong credentials or certificates end the start with one clear error instead of retries.
       await verifyKafka(kafka);
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        const existing = await admin.listTopics();
-        const missing = this.topics.filter((t) => !existing.includes(t));
-        if (missing.length > 0) await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
-      } finally {
-        await admin.disconnect();
-      }
+      await retryKafka(
+        'sinks: creating their input topics',
+        async () => {
+          const admin = kafka.admin();
+          await admin.connect();
+          try {
+            const existing = await admin.listTopics();
+            const missing = this.topics.filter((t) => !existing.includes(t));
+            if (missing.length > 0) await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
+          } finally {
+            await admin.disconnect();
+          }
+        },
+        { onRetry: (error, attempt, delayMs) => log.warn({ attempt, delayMs, error: (error as Error).message }, 'broker not ready for topic creation; retrying') },
+      );
     } catch (error) {
       throw classifyKafkaError(error, undefined, connectionOf(kafka)) ?? error;
     }

@@ -4,6 +4,7 @@ import { aiopsError } from '../../runtime/errors.js';
 import { kafkaConnectionFromEnv } from '../../runtime/kafka-config.js';
 import type { Logger } from '../../runtime/logger.js';
 import { readToEnd } from '../../runtime/read-to-end.js';
+import { retryKafka } from '../../runtime/retry.js';
 import { processKafka } from '../../runtime/runner.js';
 import type { AnomalyEvent } from '../../schemas/anomalies.js';
 import type { SloEvent } from '../../schemas/slo.js';
@@ -293,20 +294,26 @@ export class GrafanaSink implements Sink {
 
   private async loadOnce(): Promise<void> {
     const { kafka, log } = this.options;
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      if (!(await admin.listTopics()).includes(this.topic)) {
-        await admin.createTopics({ topics: [{ topic: this.topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }], waitForLeaders: true });
-        log.info({ topic: this.topic }, 'annotation mapping topic created (compacted)');
-      } else {
-        const described = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: this.topic, configNames: ['cleanup.policy'] }], includeSynonyms: false });
-        const policy = described.resources[0]?.configEntries.find((c) => c.configName === 'cleanup.policy')?.configValue;
-        if (!policy?.includes('compact')) log.warn({ topic: this.topic, policy }, 'annotation mapping topic is not compacted: mappings may expire and replays then create annotations again');
-      }
-    } finally {
-      await admin.disconnect();
-    }
+    await retryKafka(
+      `grafana sink: creating or checking ${this.topic}`,
+      async () => {
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          if (!(await admin.listTopics()).includes(this.topic)) {
+            const created = await admin.createTopics({ topics: [{ topic: this.topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }], waitForLeaders: true });
+            if (created) log.info({ topic: this.topic }, 'annotation mapping topic created (compacted)');
+          } else {
+            const described = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: this.topic, configNames: ['cleanup.policy'] }], includeSynonyms: false });
+            const policy = described.resources[0]?.configEntries.find((c) => c.configName === 'cleanup.policy')?.configValue;
+            if (!policy?.includes('compact')) log.warn({ topic: this.topic, policy }, 'annotation mapping topic is not compacted: mappings may expire and replays then create annotations again');
+          }
+        } finally {
+          await admin.disconnect();
+        }
+      },
+      { onRetry: (error, attempt, delayMs) => log.warn({ attempt, delayMs, error: (error as Error).message }, 'broker not ready for the annotation mapping topic; retrying') },
+    );
     this.producer ??= kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     if (!this.producerConnected) {
       await this.producer.connect();

@@ -5,6 +5,8 @@ import { aiopsError } from '../../runtime/errors.js';
 import { asConnection, createKafka } from '../../runtime/kafka-connect.js';
 import type { KafkaConnection } from '../../runtime/kafka-config.js';
 import { readToEnd } from '../../runtime/read-to-end.js';
+import { retryKafka } from '../../runtime/retry.js';
+import type { KafkaRetryOptions } from '../../runtime/retry.js';
 
 const { logLevel } = kafkajs;
 
@@ -43,13 +45,15 @@ export interface CollectOptions {
 
 /** The current end (high watermark) of every partition of `topic`. */
 export async function endOffsets(kafka: Kafka, topic: string): Promise<{ partition: number; offset: string }[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high }));
-  } finally {
-    await admin.disconnect();
-  }
+  return retryKafka(`reading the end offsets of ${topic}`, async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      return (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high }));
+    } finally {
+      await admin.disconnect();
+    }
+  });
 }
 
 /**
@@ -112,16 +116,38 @@ export function randomTopic(prefix = 'test'): string {
   return `${prefix}.${randomUUID().slice(0, 8)}`;
 }
 
-/** Creates topics (idempotent) and waits for their leaders. */
-export async function createTopics(kafka: Kafka, topics: readonly string[], numPartitions = 1, config: Readonly<Record<string, string>> = {}): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1, configEntries })), waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
+/**
+ * Creates topics (idempotent) and waits until each has a leader and answers an offset lookup, so
+ * the first produce or read after it does not meet UNKNOWN_TOPIC_OR_PARTITION. A broker that is
+ * starting or busy is waited out up to `deadlineMs` (default: the start-up deadline), then
+ * AIOPS_ERR_KAFKA_NOT_READY.
+ */
+export async function createTopics(
+  kafka: Kafka,
+  topics: readonly string[],
+  numPartitions = 1,
+  config: Readonly<Record<string, string>> = {},
+  options: KafkaRetryOptions = {},
+): Promise<void> {
+  const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
+  await retryKafka(
+    `creating topic(s) ${topics.join(', ')}`,
+    async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = topics.filter((t) => !existing.has(t));
+        if (missing.length > 0) {
+          await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1, configEntries })), waitForLeaders: true });
+        }
+        for (const topic of topics) await admin.fetchTopicOffsets(topic);
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    options,
+  );
 }
 
 /** Every committed record of `topic`, read to its current end. */

@@ -28,9 +28,28 @@ describe('readToEnd', () => {
     expect(batches).toEqual([]); // an empty topic has nothing to read
   });
 
-  it('gives up at once on an error that is not retriable', async () => {
-    const { kafka, calls } = scriptedKafka([new Error('This server does not host this topic-partition')]);
-    await expect(readToEnd(kafka, 'missing', () => undefined)).rejects.toThrow('does not host');
+  it('waits out UNKNOWN_TOPIC_OR_PARTITION of a topic the broker does not know yet (kafkajs wraps it when its own retries run out)', async () => {
+    const unknown = Object.assign(new Error('This server does not host this topic-partition'), { name: 'KafkaJSProtocolError', type: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true });
+    const exhausted = Object.assign(new Error('This server does not host this topic-partition'), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false, cause: unknown });
+    const { kafka, calls } = scriptedKafka([exhausted, unknown, [{ partition: 0, high: '0', low: '0' }]]);
+    await readToEnd(kafka, 'aiops.slo.v1', () => undefined, { retry: { initialDelayMs: 1 } });
+    expect(calls()).toBe(3);
+  });
+
+  it('ends with AIOPS_ERR_KAFKA_NOT_READY naming the topic when the broker never answers within the deadline', async () => {
+    const unknown = Object.assign(new Error('This server does not host this topic-partition'), { name: 'KafkaJSProtocolError', type: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true });
+    const { kafka, calls } = scriptedKafka([unknown]);
+    await expect(readToEnd(kafka, 'missing', () => undefined, { retry: { initialDelayMs: 1, maxDelayMs: 5, deadlineMs: 50 } })).rejects.toMatchObject({
+      code: 'AIOPS_ERR_KAFKA_NOT_READY',
+      message: expect.stringContaining('reading the offsets of missing'),
+    });
+    expect(calls()).toBeGreaterThan(1);
+  });
+
+  it('gives up at once on an error that is not transient', async () => {
+    const denied = Object.assign(new Error('Not authorized to access topics: [Topic authorization failed]'), { name: 'KafkaJSProtocolError', type: 'TOPIC_AUTHORIZATION_FAILED', retriable: false });
+    const { kafka, calls } = scriptedKafka([denied]);
+    await expect(readToEnd(kafka, 'secret', () => undefined)).rejects.toThrow('Not authorized');
     expect(calls()).toBe(1);
   });
 });
