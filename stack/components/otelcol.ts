@@ -16,6 +16,9 @@ export const otelcolKafkaOverlays = Object.freeze({
   sasl: join(projectRoot, 'compose/otelcol/kafka-sasl.yaml'),
 });
 
+/** Overlay adding the prometheus receiver, scraping AIOPS_OTELCOL_SCRAPE_TARGETS into the metrics path. */
+export const otelcolPrometheusReceiverOverlay = join(projectRoot, 'compose/otelcol/prometheus-receiver.yaml');
+
 /** The config files, base first, for a Kafka security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL). */
 export function otelcolConfigFiles(securityProtocol: string): string[] {
   const protocol = securityProtocol.toUpperCase();
@@ -115,7 +118,8 @@ export const otelcol: StackComponent = {
 
   async prepare(config) {
     const security = otelcolKafkaSecurity();
-    const files = otelcolConfigFiles(security);
+    // Scrape targets given: the prometheus receiver overlay too.
+    const files = [...otelcolConfigFiles(security), ...(process.env.AIOPS_OTELCOL_SCRAPE_TARGETS ? [otelcolPrometheusReceiverOverlay] : [])];
     return { command: otelcolBinary(config), args: files.flatMap((f) => ['--config', f]), env: otelcolEnv(config, security) };
   },
 
