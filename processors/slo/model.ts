@@ -141,6 +141,8 @@ export interface SloParts {
   readonly shortName?: string | undefined;
   readonly tiers?: SloAlerting['tiers'];
   readonly windows?: SloAlerting['windows'];
+  readonly budgeting?: SloSpec['budgeting'];
+  readonly timeslices?: SloSpec['timeslices'];
   readonly specService: string | undefined;
   readonly servicePath: string;
   readonly description: string;
@@ -175,7 +177,8 @@ export function assemble(s: Scope, p: SloParts): SloSpec | undefined {
     objective: p.objective,
     sli: done.sli,
     window: p.window,
-    budgeting: 'Occurrences',
+    budgeting: p.budgeting ?? 'Occurrences',
+    ...(p.timeslices ? { timeslices: p.timeslices } : {}),
     minEvents: p.minEvents,
     alerting: {
       page: p.page,

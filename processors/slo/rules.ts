@@ -426,6 +426,12 @@ function alertGroup(spec: SloSpec, sli: PromSli, notes: readonly string[]): Rule
  */
 export function sloRuleNotes(spec: SloSpec, options: RuleOptions = {}): string[] {
   const notes = [...promSli(spec.sli, options).notes];
+  if (spec.budgeting !== 'Occurrences') {
+    notes.push(
+      `${spec.budgeting} budgeting (slices of ${promDuration(spec.timeslices?.windowMs ?? 60_000)}): these rules count requests (Occurrences); ` +
+        'the engine counts slices, so burn rates differ when errors cluster in few slices',
+    );
+  }
   if (spec.window.kind === 'calendar') {
     const { window } = periodOf(spec);
     notes.push(

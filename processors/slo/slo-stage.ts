@@ -156,6 +156,8 @@ export class SloStage implements SignalConsumer {
   private readonly board: SloBoard | undefined;
   private readonly measurements: string;
   private readonly scratch = new SloSnapshot();
+  /** Timeslices budgeting: the slice being summed per SLO (not persisted: a restart loses it). */
+  private readonly slices = new Map<string, { slice: number; good: number; total: number }>();
 
   /**
    * `topic`: where SloEvents go; `measurementsTopic`: where each evaluated bucket's windows and
@@ -201,6 +203,7 @@ export class SloStage implements SignalConsumer {
   reset(): void {
     this.engines.clear();
     this.metas.clear();
+    this.slices.clear();
   }
 
   metaOf(name: string): SloMeta | undefined {
@@ -236,16 +239,62 @@ export class SloStage implements SignalConsumer {
       return;
     }
     const { good, total } = goodAndTotal(spec.sli, value);
-    if (!engine.add(value.bucketStartMs, good, total)) context.counters.add('slo_late_buckets');
+    if (spec.timeslices) this.addToSlice(spec, engine, value.bucketStartMs, value.bucketMs, good, total, context);
+    else if (!engine.add(value.bucketStartMs, good, total)) context.counters.add('slo_late_buckets');
     this.evaluate(spec, engine, context);
+  }
+
+  /**
+   * Timeslices and RatioTimeslices: buckets are summed per slice; once a later slice begins (or
+   * the watermark passes the slice's end) the slice is one event for the engine, at its last
+   * bucket: good when its good ratio reaches the target (Timeslices), or worth its good ratio
+   * (RatioTimeslices). Slices without traffic are no event. A bucket of an already closed slice
+   * is late.
+   */
+  private addToSlice(spec: SloSpec, engine: SloEngine, bucketStartMs: number, bucketMs: number, good: number, total: number, context: ProcessorContext): void {
+    const windowMs = spec.timeslices?.windowMs ?? bucketMs;
+    if (windowMs % bucketMs !== 0) {
+      context.counters.add('slo_rejected_buckets');
+      return;
+    }
+    const slice = Math.floor(bucketStartMs / windowMs);
+    const open = this.slices.get(spec.name);
+    if (open && slice < open.slice) {
+      context.counters.add('slo_late_buckets');
+      return;
+    }
+    if (open && slice > open.slice) this.closeSlice(spec, engine, bucketMs, context);
+    const current = this.slices.get(spec.name) ?? { slice, good: 0, total: 0 };
+    current.good += good;
+    current.total += total;
+    this.slices.set(spec.name, current);
+  }
+
+  private closeSlice(spec: SloSpec, engine: SloEngine, bucketMs: number, context: ProcessorContext): void {
+    const open = this.slices.get(spec.name);
+    this.slices.delete(spec.name);
+    if (!open || !(open.total > 0) || !spec.timeslices) return;
+    const ratio = Math.min(1, open.good / open.total);
+    const good = spec.budgeting === 'Timeslices' ? (ratio >= (spec.timeslices.target ?? 1) ? 1 : 0) : ratio;
+    const lastBucket = (open.slice + 1) * spec.timeslices.windowMs - bucketMs;
+    if (!engine.add(lastBucket, good, 1)) context.counters.add('slo_late_buckets');
   }
 
   onWatermark(watermarkMs: number, context: ProcessorContext): void {
     for (const [name, engine] of this.engines) {
+      const spec = this.specs.get(name) as SloSpec;
+      const open = this.slices.get(name);
+      let changed = false;
+      if (spec.timeslices && open && watermarkMs >= (open.slice + 1) * spec.timeslices.windowMs) {
+        this.closeSlice(spec, engine, engine.bucketMs, context);
+        changed = true;
+      }
       const now = Math.floor(watermarkMs / engine.bucketMs) * engine.bucketMs;
-      if (!(now > engine.nowMs)) continue;
-      engine.advanceTo(now);
-      this.evaluate(this.specs.get(name) as SloSpec, engine, context);
+      if (now > engine.nowMs) {
+        engine.advanceTo(now);
+        changed = true;
+      }
+      if (changed) this.evaluate(spec, engine, context);
     }
   }
 
@@ -258,7 +307,8 @@ export class SloStage implements SignalConsumer {
     engine.evaluate(this.transitions);
     for (const t of this.transitions) this.emit(spec, t, context);
     this.publish(spec, engine);
-    if (this.measurements !== '') {
+    // Nothing to measure before the engine's first bucket (a timeslice SLO before its first slice closes).
+    if (this.measurements !== '' && Number.isFinite(engine.nowMs)) {
       const snap = engine.snapshot(this.scratch);
       const fields: Record<string, number> = {
         budget_remaining: snap.period.budgetRemaining,

@@ -130,8 +130,14 @@ export interface SloSpec {
   readonly objective: number;
   readonly sli: Sli;
   readonly window: SloWindow;
-  /** Only Occurrences is supported: every request is one event. */
-  readonly budgeting: 'Occurrences';
+  /**
+   * Occurrences: every request is one event. Timeslices: every slice of `timeslices.windowMs`
+   * with traffic is one event, good when its good ratio reaches `timeslices.target`.
+   * RatioTimeslices: every slice with traffic is one event worth its good ratio.
+   */
+  readonly budgeting: 'Occurrences' | 'Timeslices' | 'RatioTimeslices';
+  /** The slices of Timeslices and RatioTimeslices budgeting. */
+  readonly timeslices?: { readonly windowMs: number; readonly target?: number };
   /** Fewer events than this in an alert's long window never fire it (low-traffic guard). */
   readonly minEvents: number;
   readonly alerting: SloAlerting;

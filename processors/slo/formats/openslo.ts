@@ -294,13 +294,9 @@ export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup
 
   const window = openSloWindow(s, spec);
   const windows = alertPolicyWindows(s, spec, window, context);
-  const method = str(s, spec, 'budgetingMethod', 'spec');
-  if (method !== undefined && method !== 'Occurrences') {
-    s.fail(
-      'spec.budgetingMethod',
-      method === 'Timeslices' || method === 'RatioTimeslices' ? `${method} is not supported (only Occurrences)` : `unknown method ${show(method)} (only Occurrences is supported)`,
-    );
-  }
+  const method = str(s, spec, 'budgetingMethod', 'spec') ?? 'Occurrences';
+  const budgeting = method === 'Occurrences' || method === 'Timeslices' || method === 'RatioTimeslices' ? method : undefined;
+  if (budgeting === undefined) s.fail('spec.budgetingMethod', `unknown method ${show(method)} (Occurrences, Timeslices, RatioTimeslices)`);
 
   const objectives = list(s, spec, 'objectives', 'spec', true) ?? [];
   if (Array.isArray(spec.objectives) && objectives.length === 0) s.fail('spec.objectives', 'must not be empty');
@@ -327,6 +323,17 @@ export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup
     else if (percent !== undefined && !(percent > 0 && percent < 100)) s.fail(at(op, 'targetPercent'), `must be in (0, 100), got ${percent}`);
     else objective = target ?? (percent === undefined ? undefined : ratio(percent, 100));
     if (o.indicator !== undefined || o.indicatorRef !== undefined) s.fail(op, 'per-objective indicators (composite SLOs) are not supported');
+    let timeslices: SloSpec['timeslices'];
+    if (budgeting === 'Timeslices' || budgeting === 'RatioTimeslices') {
+      const text = str(s, o, 'timeSliceWindow', op, true);
+      const m = text === undefined ? null : /^([1-9]\d*)([smh])$/.exec(text);
+      const windowMs = m ? Number(m[1]) * ({ s: 1000, m: MINUTE, h: HOUR }[m[2] as 's' | 'm' | 'h']) : undefined;
+      if (text !== undefined && windowMs === undefined) s.fail(at(op, 'timeSliceWindow'), `must be a duration like 1m or 30s, got ${show(text)}`);
+      const target = budgeting === 'Timeslices' ? num(s, o, 'timeSliceTarget', op, true) : undefined;
+      if (target !== undefined && !(target > 0 && target <= 1)) s.fail(at(op, 'timeSliceTarget'), `must be in (0, 1], got ${target}`);
+      else if (windowMs !== undefined) timeslices = { windowMs, ...(target !== undefined ? { target } : {}) };
+      if (timeslices === undefined) return undefined;
+    }
     let objectiveDraft = draft;
     if (objectiveDraft?.kind === 'threshold') {
       const cmp = str(s, o, 'op', op, true);
@@ -354,6 +361,7 @@ export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup
       alertLabels: settings.labels,
       alertAnnotations: settings.annotations,
       ...(windows ? { windows } : {}),
+      ...(budgeting !== undefined && budgeting !== 'Occurrences' ? { budgeting, timeslices } : {}),
       labels,
       source,
     });

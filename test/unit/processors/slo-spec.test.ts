@@ -369,7 +369,7 @@ describe('OpenSLO', () => {
       [
         'invalid SLO specification:',
         `  - ${file}#0 spec.indicator.spec.ratioMetric.bad.metricSource.spec.query: column 106: offset modifiers are not supported`,
-        `  - ${file}#0 spec.budgetingMethod: Timeslices is not supported (only Occurrences)`,
+        `  - ${file}#0 spec.budgetingMethod: unknown method "Timeslice" (Occurrences, Timeslices, RatioTimeslices)`,
         `  - ${file}#0 spec.objectives[0].target: must be in (0, 1), got 1.5`,
       ].join('\n'),
     );
@@ -637,7 +637,8 @@ spec:
       `  - v.yaml#0 metadata.name: must be letters, digits, '_', '.' and '-' only, got "x y"`,
     ]);
     expect(problems(() => parseSloText(base.replace('Occurrences', 'RatioTimeslices'), 'v.yaml'))).toEqual([
-      '  - v.yaml#0 spec.budgetingMethod: RatioTimeslices is not supported (only Occurrences)',
+      // RatioTimeslices is read; its objective needs the slice length.
+      '  - v.yaml#0 spec.objectives[0].timeSliceWindow: is required',
     ]);
     expect(problems(() => parseSloText('kind: SLO\n', 'v.yaml'))).toEqual(['  - v.yaml#0: neither apiVersion (OpenSLO) nor version (Sloth) is given']);
   });

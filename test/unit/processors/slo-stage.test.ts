@@ -113,3 +113,49 @@ describe('SloStage in evaluate', () => {
     expect(fiveMinutes?.total).toBe(0);
   });
 });
+
+describe('SloStage with Timeslices budgeting', () => {
+  it('counts each 1-minute slice as one event, bad when under the slice target, and pages on bad slices', async () => {
+    const { parseSloText } = await import('../../../processors/slo/spec.js');
+    const [slo] = parseSloText(
+      `apiVersion: openslo/v1
+kind: SLO
+metadata: { name: sliced }
+spec:
+  service: checkout
+  budgetingMethod: Timeslices
+  indicator:
+    metadata: { name: i }
+    spec:
+      ratioMetric:
+        counter: true
+        bad: { metricSource: { type: aiops, spec: { selector: { service.name: checkout }, status: 5.. } } }
+        total: { metricSource: { type: aiops, spec: { selector: { service.name: checkout } } } }
+  objectives: [{ target: 0.99, timeSliceTarget: 0.95, timeSliceWindow: 1m }]
+`,
+      's.yaml',
+    );
+    expect(slo).toMatchObject({ budgeting: 'Timeslices', timeslices: { windowMs: 60_000, target: 0.95 } });
+    const name = 'sliced';
+    const sliced = (k: number, count: number, errors: number): Buffer =>
+      signalSerde.serialize({
+        kind: 'PARTIAL', sourcePartition: 0, watermarkMs: T0 + (k + 1) * B, idle: false, signal: `slo.${name}{service.name="checkout"}`, rule: `slo.${name}`,
+        dimensions: { 'service.name': 'checkout' }, bucketStartMs: T0 + k * B, bucketMs: B, count, errors, statusClasses: [0, count - errors, 0, 0, errors, 0],
+        sum: 0, min: Number.NaN, max: Number.NaN, bounds: [], bucketCounts: [], series: 1,
+      });
+    const board = new SloBoard();
+    const d = new TopologyTestDriver({ name: 'evaluate', inputTopic: 'aiops.signals.v1', factory: () => new EvaluateProcessor({ emitValues: false, consumers: () => [new SloStage([slo as NonNullable<typeof slo>], { board })] }) });
+    // 30 minutes at 3% errors: every slice reaches 95% good, so no slice is bad although
+    // every bucket has errors (Occurrences would burn 3x the budget).
+    for (let k = 0; k < 180; k++) await d.pipe(0, closing(sliced(k, 100, 3)));
+    // The watermark at 30 minutes closes the 30th slice too.
+    expect(board.get(name)?.snapshot.period.total).toBe(30);
+    expect(board.get(name)?.snapshot.period.badEvents).toBe(0);
+    // Then 20 minutes at 10% errors: every slice is bad, a burn rate of 100 over both page windows.
+    for (let k = 180; k < 300; k++) await d.pipe(0, closing(sliced(k, 100, 10)));
+    const snap = board.get(name)?.snapshot;
+    expect(snap?.period.badEvents).toBe(20);
+    const page = d.outputs('aiops.slo.v1').map((r) => sloEventSerde.deserialize(r.value as Buffer)).filter((e) => e.tier === 'page');
+    expect(page[0]).toMatchObject({ state: 'FIRING', slo: name });
+  });
+});
