@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createConnection, createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { promisify } from 'node:util';
@@ -10,7 +12,7 @@ import type { MetricsRequest } from '../../runtime/otlp/index.js';
 import { signalSerde, signalValueSerde, signalValuesTopic } from '../../schemas/index.js';
 import { collectMessages, createTopics, endOffsets, kafkaClient } from '../../stack/clients/index.js';
 import { loadStackConfig } from '../../stack/config.js';
-import { buildImage, readImageConfig } from '../../stack/image/build.js';
+import { buildImage, exportDockerArchive, readImageConfig, readManifest } from '../../stack/image/build.js';
 import type { ImageBuildReport } from '../../stack/image/build.js';
 import { createPodNetwork, podNetworkDefaults, removePodNetwork } from '../../stack/image/pod-network.js';
 import type { PodNetwork } from '../../stack/image/pod-network.js';
@@ -176,6 +178,23 @@ describe('the image under runc: non-root, read-only root, its own network namesp
     if (!c) throw new Error(`${component} did not start`);
     return c;
   }
+
+  it('exports a docker-archive that `docker load` takes: tagged with the reference, the same layers and configuration', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aiops-archive-'));
+    try {
+      const file = await exportDockerArchive(config, join(dir, 'aiops.tar'), log);
+      const tarEntry = async (name: string): Promise<string> => (await execFileP('tar', ['-xOf', file, name], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+      const [entry] = JSON.parse(await tarEntry('manifest.json')) as { Config: string; RepoTags: string[]; Layers: string[] }[];
+      expect(entry?.RepoTags).toEqual([report.reference]);
+      expect(entry?.Layers).toHaveLength(readManifest(report.layout, report.tag).layers.length);
+      const archived = (JSON.parse(await tarEntry(entry?.Config ?? '')) as { config: Record<string, unknown> }).config;
+      const oci = readImageConfig(report.layout, report.tag).config;
+      for (const key of ['User', 'Env', 'Entrypoint', 'Cmd', 'WorkingDir', 'Labels', 'ExposedPorts', 'StopSignal'] as const) expect(archived[key], key).toEqual(oci[key]);
+      expect(oci.User).toBe('10001:10001');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('answers /health and /ready on the pod address for ingest, evaluate and sinks', async () => {
     for (const [component, port] of Object.entries(ports) as [Component, number][]) {
