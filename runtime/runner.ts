@@ -6,6 +6,7 @@ import { asConnection, classifyKafkaError, connectionOf, createKafka, verifyKafk
 import type { KafkaConnection } from './kafka-config.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
+import { compressionFromEnv, registerKafkaCodecs } from './kafka-codecs.js';
 import { retry, retryKafka } from './retry.js';
 import { changelogKey, changelogTopic, restoreFromChangelog } from './state/changelog.js';
 import { TaskContext } from './task-context.js';
@@ -93,6 +94,8 @@ export class ProcessorRunner {
   private readonly policy: BadRecordPolicy;
   private readonly idleTimeoutMs: number;
   private readonly commitIntervalMs: number;
+  /** kafkajs compression type of every output batch (AIOPS_KAFKA_COMPRESSION). */
+  private readonly compression: number;
   private readonly tasks = new Map<number, Promise<Task>>();
   private readonly counters = new Map<string, number>();
   private readonly lag = new Map<number, number>();
@@ -111,6 +114,7 @@ export class ProcessorRunner {
     this.policy = options.badRecordPolicy ?? 'dead-letter';
     this.idleTimeoutMs = options.idleTimeoutMs ?? 2_000;
     this.commitIntervalMs = options.commitIntervalMs ?? 100;
+    this.compression = compressionFromEnv().type;
   }
 
   count(name: string, value = 1): void {
@@ -406,7 +410,7 @@ export class ProcessorRunner {
     if (byTopic.size === 0 && nextOffset === undefined) return;
     const tx = await task.producer.transaction();
     try {
-      for (const topicMessages of requests(byTopic, MAX_REQUEST_BYTES)) await tx.sendBatch({ acks: -1, topicMessages });
+      for (const topicMessages of requests(byTopic, MAX_REQUEST_BYTES)) await tx.sendBatch({ acks: -1, compression: this.compression, topicMessages });
       if (nextOffset !== undefined) {
         const offsets = { consumerGroupId: this.groupId, topics: [{ topic: this.options.inputTopic, partitions: [{ partition: task.partition, offset: nextOffset }] }] };
         await retry(() => tx.sendOffsets(offsets), {
@@ -557,6 +561,8 @@ function toMessage(record: OutputRecord): Message {
  */
 export function processKafka(target: KafkaConnection | readonly string[], clientId: string, log: Logger = createLogger('kafkajs')): Kafka {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  // snappy, lz4 and zstd input (the collector's and other producers' defaults) besides gzip.
+  registerKafkaCodecs();
   const connection = asConnection(target);
   const logCreator = () => (entry: { level: number; log: { message: string } & Record<string, unknown> }) => {
     const { message, ...rest } = entry.log;

@@ -3,6 +3,7 @@ import { deadLetterRecord, deadLetterTopic } from '../runtime/dead-letter.js';
 import { classifyKafkaError, connectionOf, verifyKafka } from '../runtime/kafka-connect.js';
 import { readToEnd } from '../runtime/read-to-end.js';
 import type { Logger } from '../runtime/logger.js';
+import { compressionFromEnv } from '../runtime/kafka-codecs.js';
 import { retry, retryKafka, sleep } from '../runtime/retry.js';
 import type { InputRecord } from '../runtime/types.js';
 import { anomaliesTopic, anomalySerde } from '../schemas/anomalies.js';
@@ -151,7 +152,7 @@ export class SinkRunner {
             events.push(decodeSinkEvent(batch.topic, batch.partition, m));
           } catch (error) {
             const record = deadLetterRecord(`sink.${sink.name}`, inputRecord(batch.topic, batch.partition, m), `not an event of ${batch.topic}: ${(error as Error).message}`, error);
-            await this.producer?.send({ topic: deadLetterTopic, messages: [{ key: record.key, value: record.value, ...(record.headers ? { headers: { ...record.headers } } : {}) }] });
+            await this.producer?.send({ topic: deadLetterTopic, compression: compressionFromEnv().type, messages: [{ key: record.key, value: record.value, ...(record.headers ? { headers: { ...record.headers } } : {}) }] });
             this.stats.deadLetters++;
             log.warn({ topic: batch.topic, partition: batch.partition, offset: m.offset, reason: (error as Error).message }, 'record dead-lettered');
           }

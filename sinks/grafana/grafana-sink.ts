@@ -4,6 +4,7 @@ import { aiopsError } from '../../runtime/errors.js';
 import { kafkaConnectionFromEnv } from '../../runtime/kafka-config.js';
 import type { Logger } from '../../runtime/logger.js';
 import { readToEnd } from '../../runtime/read-to-end.js';
+import { compressionFromEnv } from '../../runtime/kafka-codecs.js';
 import { retryKafka } from '../../runtime/retry.js';
 import { processKafka } from '../../runtime/runner.js';
 import type { AnomalyEvent } from '../../schemas/anomalies.js';
@@ -350,7 +351,7 @@ export class GrafanaSink implements Sink {
     if (this.unrecorded.size === 0) return;
     if (!this.producer) throw new Error('sink is closed');
     const entries = [...this.unrecorded];
-    await this.producer.send({ topic: this.topic, acks: -1, messages: entries.map(([key, mapping]) => ({ key, value: JSON.stringify(mapping) })) });
+    await this.producer.send({ topic: this.topic, acks: -1, compression: compressionFromEnv().type, messages: entries.map(([key, mapping]) => ({ key, value: JSON.stringify(mapping) })) });
     for (const [key, mapping] of entries) if (this.unrecorded.get(key) === mapping) this.unrecorded.delete(key);
   }
 

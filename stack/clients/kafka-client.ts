@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { aiopsError } from '../../runtime/errors.js';
+import { registerKafkaCodecs } from '../../runtime/kafka-codecs.js';
 import { asConnection, createKafka } from '../../runtime/kafka-connect.js';
 import type { KafkaConnection } from '../../runtime/kafka-config.js';
 import { readToEnd } from '../../runtime/read-to-end.js';
@@ -15,6 +16,7 @@ const { logLevel } = kafkajs;
  * is a broker list (plaintext) or a connection from `kafkaConnectionFromEnv` (TLS, SASL).
  */
 export function kafkaClient(target: KafkaConnection | readonly string[], clientId = 'aiops-tools'): Kafka {
+  registerKafkaCodecs();
   const level = (process.env.AIOPS_KAFKA_LOG_LEVEL ?? 'NOTHING').toUpperCase() as keyof typeof logLevel;
   return createKafka(asConnection(target), { clientId, logLevel: logLevel[level] ?? logLevel.NOTHING });
 }
