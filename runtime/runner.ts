@@ -46,6 +46,24 @@ export interface RunnerOptions {
    * written to the changelog once. 0 commits every batch.
    */
   readonly commitIntervalMs?: number;
+  /**
+   * Largest input record (key plus value, after decompression) handed to the processor (default
+   * AIOPS_KAFKA_MAX_RECORD_BYTES, else 4 MiB). A larger one meets the bad-record policy with its
+   * size in the reason; its dead letter keeps the key and headers but not the value.
+   */
+  readonly maxRecordBytes?: number;
+}
+
+/** The default of {@link RunnerOptions.maxRecordBytes}: four times a broker's default batch limit. */
+export const defaultMaxRecordBytes = 4 * 1024 * 1024;
+
+/** `AIOPS_KAFKA_MAX_RECORD_BYTES`, validated (AIOPS_ERR_CONFIG_INVALID when not a whole number of at least 1024). */
+export function maxRecordBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.AIOPS_KAFKA_MAX_RECORD_BYTES?.trim();
+  if (raw === undefined || raw === '') return defaultMaxRecordBytes;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1024) throw aiopsError('CONFIG_INVALID', [`  - AIOPS_KAFKA_MAX_RECORD_BYTES: expected a whole number of bytes, at least 1024, got "${raw}"`]);
+  return value;
 }
 
 interface Task {
@@ -96,6 +114,7 @@ export class ProcessorRunner {
   private readonly commitIntervalMs: number;
   /** kafkajs compression type of every output batch (AIOPS_KAFKA_COMPRESSION). */
   private readonly compression: number;
+  private readonly maxRecordBytes: number;
   private readonly tasks = new Map<number, Promise<Task>>();
   private readonly counters = new Map<string, number>();
   private readonly lag = new Map<number, number>();
@@ -115,6 +134,7 @@ export class ProcessorRunner {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 2_000;
     this.commitIntervalMs = options.commitIntervalMs ?? 100;
     this.compression = compressionFromEnv().type;
+    this.maxRecordBytes = options.maxRecordBytes ?? maxRecordBytesFromEnv();
   }
 
   count(name: string, value = 1): void {
@@ -173,14 +193,15 @@ export class ProcessorRunner {
         await this.locked(task, async () => {
           if (task.closed) throw new Error(`partition ${batch.partition} was revoked`);
           if (this.log.isLevelEnabled('trace')) this.log.trace({ partition: batch.partition, first: batch.firstOffset(), last, position: task.position?.toString() }, 'batch');
-          const records = this.unprocessed(task, batch.messages).map((m) => toInput(batch.topic, batch.partition, m));
-          if (records.length === 0) return;
-          this.count('records', records.length);
+          const all = this.unprocessed(task, batch.messages).map((m) => toInput(batch.topic, batch.partition, m));
+          if (all.length === 0) return;
+          this.count('records', all.length);
           this.count('batches');
           task.lastInputAt = this.clock.now();
           task.idleDone = false;
-          await task.processor.process(records, task.context);
-          task.committedOffset ??= records[0]?.offset;
+          const records = this.withinSizeLimit(all, task.context);
+          if (records.length > 0) await task.processor.process(records, task.context);
+          task.committedOffset ??= all[0]?.offset;
           task.position = BigInt(last) + 1n;
           task.pendingOffset = task.position.toString();
           if (task.pendingSince === 0) task.pendingSince = this.clock.now();
@@ -227,6 +248,27 @@ export class ProcessorRunner {
     if (this.idleTimer) clearInterval(this.idleTimer);
     await this.consumer?.disconnect();
     await Promise.all([...this.tasks.keys()].map((p) => this.dropTask(p)));
+  }
+
+  /**
+   * The records within the size limit; each larger one meets the bad-record policy (counted as
+   * `oversized_records`), its dead letter without the value so that it cannot exceed the
+   * broker's own limit and block the transaction.
+   */
+  private withinSizeLimit(records: InputRecord[], context: TaskContext): InputRecord[] {
+    const size = (r: InputRecord): number => (r.key?.length ?? 0) + (r.value?.length ?? 0);
+    if (!records.some((r) => size(r) > this.maxRecordBytes)) return records;
+    const kept: InputRecord[] = [];
+    for (const record of records) {
+      const bytes = size(record);
+      if (bytes <= this.maxRecordBytes) {
+        kept.push(record);
+        continue;
+      }
+      this.count('oversized_records');
+      context.reject({ ...record, value: null }, `record of ${bytes} bytes exceeds the record size limit of ${this.maxRecordBytes} bytes (AIOPS_KAFKA_MAX_RECORD_BYTES); value not kept`);
+    }
+    return kept;
   }
 
   /** Creates and checks the topics, waiting out a broker that is starting (AIOPS_ERR_KAFKA_NOT_READY after the deadline). */

@@ -163,6 +163,8 @@ export class AnomalyStage implements SignalConsumer {
   readonly name = 'anomaly';
   readonly bank: DetectorBank;
   private readonly slots: SeriesSlots;
+  /** Whether reaching maxSeries was logged (once per stage: a flood logs one line, the counter counts). */
+  private seriesLimitLogged = false;
   private readonly tracker: EventTracker;
   private readonly store: DetectorStateStore;
   private readonly result = new DetectorResult();
@@ -234,6 +236,10 @@ export class AnomalyStage implements SignalConsumer {
       } catch (error) {
         if (!(error instanceof RangeError)) throw error;
         context.counters.add('anomaly_series_limited');
+        if (!this.seriesLimitLogged) {
+          this.seriesLimitLogged = true;
+          context.log.warn({ maxSeries: this.config.maxSeries }, 'anomaly series limit reached: new series are not watched (counted in anomaly_series_limited)');
+        }
         continue;
       }
       if (!known) {

@@ -72,6 +72,8 @@ export class IngestProcessor implements Processor, MetricsVisitor {
   private resource: AttributeSet | undefined;
   private metric: MetricInfo | undefined;
   private metricId = 0;
+  /** Whether the series limit was logged since the store was last below it. */
+  private seriesLimitLogged = false;
   private metricRules: number[] = [];
   /** Per rule, its filter as attribute slots and allowed values (undefined: no filter). */
   private readonly filters: ({ slots: number[]; values: Set<string>[] } | undefined)[] = [];
@@ -312,11 +314,15 @@ export class IngestProcessor implements Processor, MetricsVisitor {
     }
     if (this.series.size() >= this.config.maxSeries) {
       this.context.counters.add('series_limited_points');
-      if (this.context.counters && this.series.size() === this.config.maxSeries) {
-        this.context.log.warn({ maxSeries: this.config.maxSeries }, 'series limit reached: points of new series are dropped');
+      // One line when the limit is reached (again), not one per dropped point: a flood of new
+      // series must not become a flood of log lines. The counter counts every point.
+      if (!this.seriesLimitLogged) {
+        this.seriesLimitLogged = true;
+        this.context.log.warn({ maxSeries: this.config.maxSeries }, 'series limit reached: points of new series are dropped (counted in series_limited_points)');
       }
       return undefined;
     }
+    this.seriesLimitLogged = false;
     const dims: Record<string, string> = {};
     for (const name of rule.groupBy) {
       const slot = this.extractSlot.get(name) as number;
