@@ -175,8 +175,7 @@ export class AnomalyStage implements SignalConsumer {
   private readonly watched: (signal: string) => boolean;
   /**
    * Per slot: consecutive significant drops of a rate or count (capped at 255), and the highest
-   * severity of the open event (index into SEVERITIES). Not in the changelog: after a restart a
-   * drop needs confirming again and a resolved event reports at least the severity of its last point.
+   * severity of the open event (index into SEVERITIES). Written to the changelog with the slot.
    */
   private drops = new Uint8Array(64);
   private peakSeverity = new Uint8Array(64);
