@@ -50,12 +50,24 @@ async function activeAlerts(alertmanager: string): Promise<AmAlert[]> {
   return ((await response.json()) as AmAlert[]).filter((a) => a.labels.service === SERVICE);
 }
 
+/** The demo's faults, from the start of its load (Compose's and the Helm chart's demo schedules repeat them). */
+export const demoFaults = [
+  { at: 60_000, until: 105_000, fault: { route: '/api/users', latencyMs: 900, errorRate: 0 }, what: 'latency spike: /api/users +900 ms' },
+  { at: 120_000, until: 165_000, fault: { route: '/api/orders', latencyMs: 0, errorRate: 1 }, what: 'error burst: every /api/orders request fails' },
+] as const;
+
 function clock(startMs: number): string {
   return `${String(Math.round((Date.now() - startMs) / 1000)).padStart(4)}s`;
 }
 
 function pct(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
+}
+
+/** The share of the SLO period the budget covers: minutes of a 7-day period are a few hundredths of a percent. */
+function observedPct(share: number | undefined): string {
+  const x = (share ?? 1) * 100;
+  return `${x >= 1 ? x.toFixed(0) : x.toPrecision(1)}%`;
 }
 
 /**
@@ -175,7 +187,7 @@ export async function runDemo(argv: string[]): Promise<number> {
           const e = sloEventSerde.deserialize(message.value);
           if (e.service !== SERVICE) return;
           seen.slo.push(e);
-          console.log(`    ${clock(started)}  SLO ${e.slo} ${e.tier} ${e.state}: burn ${e.long_burn_rate.toFixed(1)}x / ${e.short_burn_rate.toFixed(1)}x, budget left ${pct(Math.max(0, e.budget_remaining))}`);
+          console.log(`    ${clock(started)}  SLO ${e.slo} ${e.tier} ${e.state}: burn ${e.long_burn_rate.toFixed(1)}x / ${e.short_burn_rate.toFixed(1)}x, budget left ${pct(Math.max(0, e.budget_remaining))} of the ${observedPct(e.observed_share)} of the period observed`);
         } else {
           const m = measurementSerde.deserialize(message.value);
           if (m.measurement === 'slo' && m.tags.service === SERVICE) burn.set(m.tags.slo ?? '', m.fields);
@@ -186,11 +198,7 @@ export async function runDemo(argv: string[]): Promise<number> {
 
     console.log(`4/5 traffic for ${Math.round(durationMs / 1000)} s: a latency spike on /api/users at 60 s, an error burst on /api/orders at 120 s`);
     const load = runLoad({ baseUrl: app.url, ratePerSecond: rate, durationMs, mix: { 'GET /api/users': 5, 'GET /api/users/:id': 2, 'POST /api/orders': 2, 'GET /api/checkout': 1 }, signal: abort.signal });
-    const faults = [
-      { at: 60_000, until: 105_000, fault: { route: '/api/users', latencyMs: 900, errorRate: 0 }, what: 'latency spike: /api/users +900 ms' },
-      { at: 120_000, until: 165_000, fault: { route: '/api/orders', latencyMs: 0, errorRate: 0.6 }, what: 'error burst: 60% of /api/orders fail' },
-    ];
-    const timers = faults.flatMap((f) => [
+    const timers = demoFaults.flatMap((f) => [
       setTimeout(() => {
         console.log(`    ${clock(started)}  >>> ${f.what}`);
         void setFault(app?.url ?? '', f.fault).catch(() => undefined);
@@ -203,7 +211,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     const status = setInterval(() => {
       void activeAlerts(endpoints.alertmanager).then((alerts) => {
         for (const a of alerts) seen.alertNames.add(`${a.labels.alertname}${a.labels.slo ? ` ${a.labels.slo}` : ` ${a.labels.metric ?? ''}`}`);
-        const rates = [...burn.entries()].map(([name, f]) => `${name.replace('demo-shop-', '')} burn 5m ${(f.burn_rate_5m ?? 0).toFixed(1)}x 1h ${(f.burn_rate_1h ?? 0).toFixed(1)}x budget ${pct(Math.max(0, f.budget_remaining ?? 1))}`);
+        const rates = [...burn.entries()].map(([name, f]) => `${name.replace('demo-shop-', '')} burn 5m ${(f.burn_rate_5m ?? 0).toFixed(1)}x 1h ${(f.burn_rate_1h ?? 0).toFixed(1)}x budget ${pct(Math.max(0, f.budget_remaining ?? 1))} (${observedPct(f.observed_share)} observed)`);
         console.log(`    ${clock(started)}  ${rates.join(' | ') || 'SLOs: waiting for the first buckets'} | Alertmanager: ${alerts.length} active`);
       });
     }, 15_000);

@@ -33,7 +33,7 @@ interface JaegerSpan {
 describe.skipIf(externalEndpoints() !== undefined)('the main job: faults in live traffic become anomaly and SLO alerts in Alertmanager', () => {
   const endpoints = stackEndpoints();
 
-  it('runs the demo to its summary with an anomaly alert, an SLO page and a budget alert seen in Alertmanager', async () => {
+  it('runs the demo to its summary with an anomaly alert and an SLO page seen in Alertmanager, and no budget alert from minutes of a 7-day period', async () => {
     const started = Date.now();
     const child = spawn(process.execPath, [join(projectRoot, 'bin/aiops.js'), 'demo', '--duration', '180', '--rate', '20'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AIOPS_LOG_LEVEL: 'warn' } });
     let output = '';
@@ -66,16 +66,17 @@ describe.skipIf(externalEndpoints() !== undefined)('the main job: faults in live
     // Events this run's evaluate wrote (the demo reads the topics from the end at its start).
     expect(output).toMatch(/anomaly OPEN\s+http\.p95 of \/api\/users/);
     expect(output).toMatch(/SLO demo-shop-availability page FIRING/);
-    expect(output).toMatch(/SLO demo-shop-availability budget FIRING/);
+    // Minutes of a 7-day period are no measure of its budget: the budget tier waits until a tenth
+    // of the period was observed, however much of the little seen so far the burst used.
+    expect(output).not.toMatch(/SLO demo-shop-[a-z-]+ budget FIRING/);
+    expect(output).toMatch(/budget left [\d.]+% of the 0\.\d+% of the period observed/);
 
     const anomaly = seen.get('AiopsAnomaly|http.p95|/api/users');
     expect(anomaly?.labels, JSON.stringify([...seen.keys()])).toMatchObject({ service: 'demo-shop', severity: expect.any(String) });
     expect(anomaly?.annotations.description).toMatch(/expected/);
     const page = seen.get('AiopsSloBurnRate|demo-shop-availability|page');
     expect(page?.labels, JSON.stringify([...seen.keys()])).toMatchObject({ severity: 'critical', team: 'shop' });
-    const budget = seen.get('AiopsSloErrorBudgetExhausted|demo-shop-availability|budget');
-    expect(budget?.labels.severity).toBe('critical');
-    expect(budget?.annotations.description).toMatch(/exhausted/);
+    expect([...seen.keys()].filter((k) => k.startsWith('AiopsSloErrorBudgetExhausted|'))).toEqual([]);
 
     // The error path in the trace store: a failed order with its exception.
     const response = await fetch(`${endpoints.traceQuery}/api/traces?service=demo-shop&operation=${encodeURIComponent('POST /api/orders')}&start=${started * 1000}&limit=1000`);

@@ -21,6 +21,8 @@ describe('aiops stack lifecycle', () => {
     AIOPS_STACK_HOME: home,
     AIOPS_STACK_KAFKA_BROKER_PORT: '29092',
     AIOPS_STACK_KAFKA_CONTROLLER_PORT: '29094',
+    AIOPS_STACK_KAFKA_SASL_SSL_PORT: '29095',
+    AIOPS_STACK_KAFKA_POD_PORT: '29096',
     AIOPS_STACK_PROMETHEUS_HTTP_PORT: '29090',
     AIOPS_STACK_ALERTMANAGER_HTTP_PORT: '29093',
   };
@@ -64,7 +66,7 @@ describe('aiops stack lifecycle', () => {
     const stopped = await stackDown({ config });
     expect([...stopped].sort()).toEqual([...only].sort());
     for (const record of records) expect(isAlive(record)).toBe(false);
-    for (const port of [29092, 29094, 29090, 29093]) expect(await portOpen(config.host, port)).toBe(false);
+    for (const port of [29092, 29094, 29095, 29096, 29090, 29093]) expect(await portOpen(config.host, port)).toBe(false);
     expect(await stackDown({ config })).toEqual([]);
   });
 });

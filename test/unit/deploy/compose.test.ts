@@ -10,6 +10,7 @@ import { parseTopicOptions } from '../../../cli/topics-command.js';
 import { demoAdminMode, parseDemoAppArgs } from '../../../producers/demo-app/config.js';
 import type { DemoAppConfig } from '../../../producers/demo-app/config.js';
 import { parseDuration, parseMixSpec } from '../../../producers/loadgen/cli.js';
+import { demoFaults } from '../../../cli/demo-command.js';
 import { projectRoot } from '../../../stack/config.js';
 import { ensureTool } from '../../../stack/tools.js';
 import { commandRequirements, composeProblems, knownVariables, loadCompose, withDefaults } from './compose-references.js';
@@ -159,10 +160,7 @@ describe('compose/docker-compose.yaml', () => {
     expect((model.services.evaluate as { volumes: string[] }).volumes).toContain('${AIOPS_COMPOSE_EVALUATE_CONFIG:-./aiops/evaluate.demo.yaml}:/etc/aiops/evaluate.yaml:ro');
     expect(withDefaults(env('sinks').AIOPS_SINKS ?? '')).toBe('alertmanager,influxdb');
     const schedule = JSON.parse(env('demo-app').AIOPS_DEMO_FAULT_SCHEDULE ?? '[]') as { route: string; durationMs: number; latencyMs: number; errorRate: number }[];
-    expect(schedule.map((f) => [f.route, f.durationMs, f.latencyMs, f.errorRate])).toEqual([
-      ['/api/users', 45_000, 900, 0],
-      ['/api/orders', 45_000, 0, 0.6],
-    ]);
+    expect(schedule.map((f) => [f.route, f.durationMs, f.latencyMs, f.errorRate])).toEqual(demoFaults.map((f) => [f.fault.route, f.until - f.at, f.fault.latencyMs, f.fault.errorRate]));
     expect(env('demo-app').OTEL_SERVICE_NAME).toBe('demo-shop');
     expect(env('demo-app').OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://otel-collector:4318');
     expect((model.services.loadgen as { command: string[] }).command.slice(0, 5)).toEqual(['loadgen', '--url', 'http://demo-app:8080', '--rate', '25']);
