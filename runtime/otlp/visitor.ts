@@ -87,8 +87,8 @@ export interface MetricsVisitor {
   /**
    * Exponential histogram point; `positive`/`negative` are reused buffers whose first
    * nPositive/nNegative entries are the bucket counts. `sum`, `min` and `max` are NaN when
-   * absent. (min, max and zeroThreshold were added after the first draft, as trailing
-   * parameters, so visitors written without them still type-check.)
+   * absent. min, max and zeroThreshold are trailing parameters, so a visitor that does not need
+   * them can leave them out.
    */
   onExponentialHistogramPoint(
     attrs: AttributeSet,
