@@ -5,8 +5,6 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { defaultRules, ingestFactory, parseIngestConfig } from '../../processors/ingest/index.js';
-import { encodeMetricsRequest } from '../../runtime/otlp/index.js';
-import type { MetricsRequest } from '../../runtime/otlp/index.js';
 import { runProcess } from '../../runtime/process.js';
 import type { RunningProcess } from '../../runtime/process.js';
 import { processKafka } from '../../runtime/runner.js';
@@ -15,6 +13,7 @@ import { reloadPrometheusRules } from '../../stack/components/prometheus.js';
 import { loadStackConfig } from '../../stack/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { stackEndpoints } from '../helpers/stack.js';
+import { sumRecord } from '../helpers/otlp.js';
 
 interface PromAlert {
   labels: Record<string, string>;
@@ -41,30 +40,7 @@ function listening(host: string, port: number): Promise<boolean> {
 /** One OTLP metrics request with a single counter point, as the collector writes to otlp_metrics. */
 function goodRecord(): Buffer {
   const now = Date.now();
-  const request: MetricsRequest = {
-    resourceMetrics: [
-      {
-        resource: { 'service.name': 'alert-rules', 'service.instance.id': 'i' },
-        scopeMetrics: [
-          {
-            scope: { name: 't', version: '', attributes: {} },
-            metrics: [
-              {
-                name: 'http.server.requests',
-                description: '',
-                unit: '1',
-                kind: 'sum',
-                temporality: 2,
-                monotonic: true,
-                points: [{ attributes: {}, startTimeMs: now - 1_000, timeMs: now, startTimeUnixNano: `${now - 1_000}000000`, timeUnixNano: `${now}000000`, flags: 0, value: 1, isInt: false }],
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  };
-  return Buffer.from(encodeMetricsRequest(request));
+  return sumRecord({ service: 'alert-rules', value: 1, startMs: now - 1_000, timeMs: now });
 }
 
 /**

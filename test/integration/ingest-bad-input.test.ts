@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultRules, ingestFactory, parseIngestConfig } from '../../processors/ingest/index.js';
 import { deadLetterHeaders, deadLetterTopic } from '../../runtime/dead-letter.js';
-import { encodeMetricsRequest } from '../../runtime/otlp/index.js';
-import type { MetricsRequest } from '../../runtime/otlp/index.js';
 import { runProcess } from '../../runtime/process.js';
 import type { RunningProcess } from '../../runtime/process.js';
 import { processKafka } from '../../runtime/runner.js';
@@ -11,34 +9,12 @@ import { signalSerde } from '../../schemas/index.js';
 import { collectMessages, createTopics, kafkaClient } from '../../stack/clients/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { stackEndpoints } from '../helpers/stack.js';
+import { sumRecord } from '../helpers/otlp.js';
 
 const T0 = Date.now() - 60_000;
 
 function sum(value: number, name = 'http.server.requests'): Buffer {
-  const request: MetricsRequest = {
-    resourceMetrics: [
-      {
-        resource: { 'service.name': 'bad-input', 'service.instance.id': 'i' },
-        scopeMetrics: [
-          {
-            scope: { name: 't', version: '', attributes: {} },
-            metrics: [
-              {
-                name,
-                description: '',
-                unit: '1',
-                kind: 'sum',
-                temporality: 2,
-                monotonic: true,
-                points: [{ attributes: {}, startTimeMs: T0, timeMs: T0 + 1000, startTimeUnixNano: `${T0}000000`, timeUnixNano: `${T0 + 1000}000000`, flags: 0, value, isInt: false }],
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  };
-  return Buffer.from(encodeMetricsRequest(request));
+  return sumRecord({ service: 'bad-input', value, metric: name, startMs: T0, timeMs: T0 + 1000 });
 }
 
 describe('ingest on the real broker keeps going through bad input', () => {

@@ -4,8 +4,6 @@ import kafkajs from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultRules, ingestFactory, parseIngestConfig } from '../../processors/ingest/index.js';
 import { zstdCompressionAvailable } from '../../runtime/kafka-codecs.js';
-import { encodeMetricsRequest } from '../../runtime/otlp/index.js';
-import type { MetricsRequest } from '../../runtime/otlp/index.js';
 import { runProcess } from '../../runtime/process.js';
 import type { RunningProcess } from '../../runtime/process.js';
 import { processKafka } from '../../runtime/runner.js';
@@ -13,35 +11,13 @@ import { signalSerde } from '../../schemas/index.js';
 import type { SignalRecord } from '../../schemas/index.js';
 import { collectMessages, createTopics, kafkaClient } from '../../stack/clients/index.js';
 import { stackEndpoints } from '../helpers/stack.js';
+import { sumRecord } from '../helpers/otlp.js';
 
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 const T0 = Date.now() - 60_000;
 
 function requests(service: string, value: number): Buffer {
-  const request: MetricsRequest = {
-    resourceMetrics: [
-      {
-        resource: { 'service.name': service, 'service.instance.id': 'i' },
-        scopeMetrics: [
-          {
-            scope: { name: 't', version: '', attributes: {} },
-            metrics: [
-              {
-                name: 'http.server.requests',
-                description: '',
-                unit: '1',
-                kind: 'sum',
-                temporality: 2,
-                monotonic: true,
-                points: [{ attributes: {}, startTimeMs: T0, timeMs: T0 + 1000, startTimeUnixNano: `${T0}000000`, timeUnixNano: `${T0 + 1000}000000`, flags: 0, value, isInt: false }],
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  };
-  return Buffer.from(encodeMetricsRequest(request));
+  return sumRecord({ service, value, startMs: T0, timeMs: T0 + 1000 });
 }
 
 /**

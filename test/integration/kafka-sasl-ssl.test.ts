@@ -13,8 +13,7 @@ import { evaluateFactory } from '../../processors/evaluate/index.js';
 import { AiopsError } from '../../runtime/errors.js';
 import { kafkaConnectionFromEnv } from '../../runtime/kafka-config.js';
 import type { KafkaConnection } from '../../runtime/kafka-config.js';
-import { decodeMetricsRequest, encodeMetricsRequest } from '../../runtime/otlp/index.js';
-import type { MetricsRequest } from '../../runtime/otlp/index.js';
+import { decodeMetricsRequest } from '../../runtime/otlp/index.js';
 import { runProcess } from '../../runtime/process.js';
 import type { RunningProcess } from '../../runtime/process.js';
 import { processKafka } from '../../runtime/runner.js';
@@ -29,6 +28,7 @@ import { otelcolBinary, otelcolConfigFiles } from '../../stack/components/otelco
 import { loadStackConfig, projectRoot } from '../../stack/config.js';
 import { eventually } from '../helpers/eventually.js';
 import { stackEndpoints } from '../helpers/stack.js';
+import { sumRecord } from '../helpers/otlp.js';
 
 /** A pino logger whose lines stay in memory, so the test can search them for secrets. */
 function capturingLogger(lines: string[]): pino.Logger {
@@ -54,30 +54,7 @@ function saslEnv(sasl: SaslSslEndpoint, overrides: Record<string, string> = {}):
 }
 
 function counter(service: string, timeMs: number, value: number, startMs: number): Buffer {
-  const request: MetricsRequest = {
-    resourceMetrics: [
-      {
-        resource: { 'service.name': service, 'service.instance.id': 'i1' },
-        scopeMetrics: [
-          {
-            scope: { name: 'sasl-test', version: '', attributes: {} },
-            metrics: [
-              {
-                name: 'http.server.requests',
-                description: '',
-                unit: '1',
-                kind: 'sum',
-                temporality: 2,
-                monotonic: true,
-                points: [{ attributes: {}, startTimeMs: startMs, timeMs, startTimeUnixNano: `${startMs}000000`, timeUnixNano: `${timeMs}000000`, flags: 0, value, isInt: false }],
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  };
-  return Buffer.from(encodeMetricsRequest(request));
+  return sumRecord({ service, value, startMs, timeMs, instance: 'i1' });
 }
 
 async function freePort(): Promise<number> {

@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultRules, ingestFactory, parseIngestConfig } from '../../processors/ingest/index.js';
 import { deadLetterHeaders, deadLetterTopic } from '../../runtime/dead-letter.js';
-import { encodeMetricsRequest } from '../../runtime/otlp/index.js';
-import type { MetricsRequest } from '../../runtime/otlp/index.js';
 import { runProcess } from '../../runtime/process.js';
 import type { RunningProcess } from '../../runtime/process.js';
 import { processKafka } from '../../runtime/runner.js';
@@ -11,35 +9,13 @@ import { signalSerde } from '../../schemas/index.js';
 import { collectMessages, createTopics, kafkaClient } from '../../stack/clients/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { stackEndpoints } from '../helpers/stack.js';
+import { sumRecord } from '../helpers/otlp.js';
 
 const T0 = Date.now() - 60_000;
 
 /** One cumulative counter point of `service`, with `padding` bytes of extra resource attributes. */
 function requests(service: string, value: number, padding = 0): Buffer {
-  const request: MetricsRequest = {
-    resourceMetrics: [
-      {
-        resource: { 'service.name': service, 'service.instance.id': 'i', ...(padding > 0 ? { padding: 'x'.repeat(padding) } : {}) },
-        scopeMetrics: [
-          {
-            scope: { name: 't', version: '', attributes: {} },
-            metrics: [
-              {
-                name: 'http.server.requests',
-                description: '',
-                unit: '1',
-                kind: 'sum',
-                temporality: 2,
-                monotonic: true,
-                points: [{ attributes: {}, startTimeMs: T0, timeMs: T0 + 1000, startTimeUnixNano: `${T0}000000`, timeUnixNano: `${T0 + 1000}000000`, flags: 0, value, isInt: false }],
-              },
-            ],
-          },
-        ],
-      },
-    ],
-  };
-  return Buffer.from(encodeMetricsRequest(request));
+  return sumRecord({ service, value, startMs: T0, timeMs: T0 + 1000, ...(padding > 0 ? { resource: { padding: 'x'.repeat(padding) } } : {}) });
 }
 
 describe('a record over the size limit on the real broker', () => {
