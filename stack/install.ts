@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { aiopsError } from '../runtime/errors.js';
 
@@ -88,4 +88,54 @@ export function isComplete(dir: string): boolean {
 export function markComplete(dir: string, note: string): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, '.complete'), `${note}\n${new Date().toISOString()}\n`);
+}
+
+/**
+ * Runs `fn` holding an exclusive lock named after a cache entry, so two `stack up` (or test runs)
+ * on one machine do not build into the same staging folder at once. The lock is a directory made
+ * atomically beside the entry, holding the owner's pid; a lock whose owner is gone is taken over.
+ */
+export async function withInstallLock<T>(dir: string, fn: () => Promise<T>, pollMs = 1000): Promise<T> {
+  const lock = `${dir}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (!lockOwnerAlive(lock)) {
+        rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function lockOwnerAlive(lock: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+  } catch {
+    // Made but not yet written by its owner: alive unless that was long ago (the owner died in between).
+    try {
+      return Date.now() - statSync(lock).mtimeMs < 60_000;
+    } catch {
+      return false;
+    }
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

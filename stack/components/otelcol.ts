@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { projectRoot, versions } from '../config.js';
 import type { StackConfig } from '../config.js';
-import { fileHash, isComplete, markComplete, requireTool, runLogged } from '../install.js';
+import { fileHash, isComplete, markComplete, requireTool, runLogged, withInstallLock } from '../install.js';
 import { httpProbe } from '../probes.js';
 import type { StackComponent } from '../types.js';
 import { securityFiles, stackCredentials } from './kafka-security.js';
@@ -90,6 +90,27 @@ export function otelcolEnv(config: StackConfig, security: 'PLAINTEXT' | 'SASL_SS
   };
 }
 
+/** Builds the collector into `dir` (called under the install lock; another holder may have built it meanwhile). */
+async function buildCollector(config: StackConfig, dir: string, log: (line: string) => void): Promise<void> {
+  if (isComplete(dir)) return;
+  const logFile = join(config.logDir, 'install-otelcol.log');
+  log('building the OpenTelemetry Collector with the Collector Builder (a few minutes, once)');
+  const builder = await ensureBuilder(config, logFile);
+  const staging = `${dir}.partial`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  // Same manifest, built into the cache instead of the manifest's own output_path.
+  const text = readFileSync(manifest, 'utf8').replace(/^(\s*output_path:).*$/m, `$1 ${join(staging, 'src')}`);
+  const stagedManifest = join(staging, 'builder-config.yaml');
+  writeFileSync(stagedManifest, text);
+  await runLogged(builder, ['--config', stagedManifest], { cwd: staging, logFile, what: 'OpenTelemetry Collector' });
+  renameSync(join(staging, 'src', 'aiops-otelcol'), join(staging, 'aiops-otelcol'));
+  rmSync(join(staging, 'src'), { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(staging, dir);
+  markComplete(dir, `otelcol from ${manifest}`);
+}
+
 export const otelcol: StackComponent = {
   name: 'otelcol',
   title: 'OpenTelemetry Collector',
@@ -98,22 +119,7 @@ export const otelcol: StackComponent = {
   async install(config, log) {
     const dir = buildDir(config);
     if (isComplete(dir)) return;
-    const logFile = join(config.logDir, 'install-otelcol.log');
-    log('building the OpenTelemetry Collector with the Collector Builder (a few minutes, once)');
-    const builder = await ensureBuilder(config, logFile);
-    const staging = `${dir}.partial`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    // Same manifest, built into the cache instead of the manifest's own output_path.
-    const text = readFileSync(manifest, 'utf8').replace(/^(\s*output_path:).*$/m, `$1 ${join(staging, 'src')}`);
-    const stagedManifest = join(staging, 'builder-config.yaml');
-    writeFileSync(stagedManifest, text);
-    await runLogged(builder, ['--config', stagedManifest], { cwd: staging, logFile, what: 'OpenTelemetry Collector' });
-    renameSync(join(staging, 'src', 'aiops-otelcol'), join(staging, 'aiops-otelcol'));
-    rmSync(join(staging, 'src'), { recursive: true, force: true });
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-    markComplete(dir, `otelcol from ${manifest}`);
+    await withInstallLock(dir, () => buildCollector(config, dir, log));
   },
 
   async prepare(config) {
