@@ -7,7 +7,7 @@ import type { Consumer } from 'kafkajs';
 import { clearFaults, setFault, startDemoApp } from '../producers/demo-app/index.js';
 import { runLoad } from '../producers/loadgen/index.js';
 import { aiopsError } from '../runtime/errors.js';
-import { sleep } from '../runtime/retry.js';
+import { retryKafka, sleep } from '../runtime/retry.js';
 import { anomaliesTopic, anomalySerde } from '../schemas/anomalies.js';
 import type { AnomalyEvent } from '../schemas/anomalies.js';
 import { measurementSerde, measurementsTopic } from '../schemas/measurements.js';
@@ -113,7 +113,10 @@ export async function runDemo(argv: string[]): Promise<number> {
         const admin = kafkaClient(endpoints.kafkaBrokers, 'aiops-demo').admin();
         await admin
           .connect()
-          .then(async () => admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => runTopics.includes(t)) }))
+          .then(async () => {
+            const topics = (await retryKafka('listing the demo run topics', () => admin.listTopics())).filter((t) => runTopics.includes(t));
+            await retryKafka('deleting the demo run topics', () => admin.deleteTopics({ topics }), { deadlineMs: 30_000 });
+          })
           .catch(() => undefined)
           .finally(() => void admin.disconnect());
       }
@@ -172,8 +175,10 @@ export async function runDemo(argv: string[]): Promise<number> {
     const seen = { anomalies: [] as AnomalyEvent[], slo: [] as SloEvent[], alertNames: new Set<string>() };
     const burn = new Map<string, Record<string, number>>();
     consumer = kafkaClient(endpoints.kafkaBrokers, 'aiops-demo').consumer({ groupId: `aiops.demo-view.${Date.now()}`, readUncommitted: false, maxWaitTimeInMs: 200 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [anomaliesTopic, sloTopic, measurementsTopic], fromBeginning: false });
+    const viewer = consumer;
+    await retryKafka('connecting the demo view consumer', () => viewer.connect());
+    // subscribe reads the topics' metadata: a broker still settling answers it with transient errors.
+    await retryKafka('subscribing the demo view', () => viewer.subscribe({ topics: [anomaliesTopic, sloTopic, measurementsTopic], fromBeginning: false }));
     const started = Date.now();
     await consumer.run({
       eachMessage: async ({ topic, message }) => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Message } from 'kafkajs';
+import { retryKafka } from '../../runtime/retry.js';
 import type { Clock } from '../../runtime/types.js';
 import { Pacer } from './pacer.js';
 import type { Speedup } from './pacer.js';
@@ -52,19 +53,21 @@ export async function replayTopic(kafka: Kafka, options: ReplayTopicOptions): Pr
   if (options.from === options.to) throw new Error(`replaying ${options.from} into itself would never end`);
   const clock = options.clock ?? { now: () => Date.now() };
   const admin = kafka.admin();
-  await admin.connect();
   let ends: Map<number, bigint>;
   let destinationPartitions: number;
   try {
-    const offsets = await admin.fetchTopicOffsets(options.from);
+    // A starting or restarting broker answers these with transient errors: waited out (retryKafka).
+    await retryKafka('connecting the replay admin client', () => admin.connect());
+    const offsets = await retryKafka(`reading the end offsets of ${options.from}`, () => admin.fetchTopicOffsets(options.from));
     ends = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)] as const));
     const sourcePartitions = offsets.length;
-    const existing = await admin.listTopics();
+    const existing = await retryKafka('listing topics', () => admin.listTopics());
     if (!existing.includes(options.to)) {
       if (options.createTopic === false) throw new Error(`destination topic ${options.to} does not exist`);
-      await admin.createTopics({ topics: [{ topic: options.to, numPartitions: sourcePartitions }], waitForLeaders: true });
+      // Repeatable: a topic created by an earlier attempt makes createTopics answer false, not fail.
+      await retryKafka(`creating topic ${options.to}`, () => admin.createTopics({ topics: [{ topic: options.to, numPartitions: sourcePartitions }], waitForLeaders: true }));
     }
-    const meta = await admin.fetchTopicMetadata({ topics: [options.to] });
+    const meta = await retryKafka(`reading the metadata of ${options.to}`, () => admin.fetchTopicMetadata({ topics: [options.to] }));
     destinationPartitions = meta.topics[0]?.partitions.length ?? sourcePartitions;
   } finally {
     await admin.disconnect();

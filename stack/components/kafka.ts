@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
+import { retryKafka } from '../../runtime/retry.js';
 import { projectRoot, versions } from '../config.js';
 import type { StackConfig } from '../config.js';
 import { fileHash, isComplete, markComplete, requireTool, runLogged } from '../install.js';
@@ -161,14 +162,19 @@ export const kafka: StackComponent = {
     await ensureScramUsers(config);
     const client = admin(config);
     try {
-      await client.connect();
-      const existing = new Set(await client.listTopics());
+      // A broker that has just answered its health probe may still be electing leaders or loading
+      // its metadata: those answers are waited out (the admin itself does not retry).
+      await retryKafka('connecting to the stack broker', () => client.connect());
+      const existing = new Set(await retryKafka('listing the stack topics', () => client.listTopics()));
       const missing = stackTopics.filter((topic) => !existing.has(topic));
       if (missing.length > 0) {
-        await client.createTopics({
-          topics: missing.map((topic) => ({ topic, numPartitions: config.partitions, replicationFactor: 1 })),
-          waitForLeaders: true,
-        });
+        // Repeatable: topics an earlier attempt created make createTopics answer false, not fail.
+        await retryKafka(`creating the stack topics ${missing.join(', ')}`, () =>
+          client.createTopics({
+            topics: missing.map((topic) => ({ topic, numPartitions: config.partitions, replicationFactor: 1 })),
+            waitForLeaders: true,
+          }),
+        );
       }
     } finally {
       await client.disconnect().catch(() => undefined);
