@@ -19,7 +19,7 @@ COPY . .
 RUN npm run build --no-update-notifier \
     && mkdir -p /out/schemas \
     && cp -r dist bin compose slo package.json /out/ \
-    && cp schemas/*.avsc /out/schemas/
+    && cp -r schemas/*.avsc schemas/history /out/schemas/
 
 # --- prod-deps: run-time dependencies only (postinstall applies patches/ to kafkajs) ----------
 FROM ${NODE_IMAGE} AS prod-deps

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AvroSerde } from '../runtime/serde.js';
-import { schemaFile } from './schema-file.js';
+import { topicSerde } from './schema-file.js';
 
 export type AnomalySeverity = 'info' | 'warning' | 'critical';
 export type AnomalyState = 'OPEN' | 'UPDATE' | 'RESOLVED';
@@ -55,7 +54,7 @@ export interface AnomalyEventJson {
 }
 
 export const anomaliesTopic = 'aiops.anomalies.v1';
-export const anomalySerde = AvroSerde.fromFile<AnomalyEvent>(schemaFile('anomalies.v1.avsc'));
+export const anomalySerde = topicSerde<AnomalyEvent>('anomalies.v1.avsc');
 
 /** Hex digits of the SHA-256 kept in an id (128 bits). */
 const ID_HEX_DIGITS = 32;

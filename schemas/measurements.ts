@@ -1,5 +1,4 @@
-import { AvroSerde } from '../runtime/serde.js';
-import { schemaFile } from './schema-file.js';
+import { topicSerde } from './schema-file.js';
 
 /** One record of aiops.measurements.v1 (see measurements.v1.avsc). */
 export interface Measurement {
@@ -10,4 +9,4 @@ export interface Measurement {
 }
 
 export const measurementsTopic = 'aiops.measurements.v1';
-export const measurementSerde = AvroSerde.fromFile<Measurement>(schemaFile('measurements.v1.avsc'));
+export const measurementSerde = topicSerde<Measurement>('measurements.v1.avsc');

@@ -1,5 +1,4 @@
-import { AvroSerde } from '../runtime/serde.js';
-import { schemaFile } from './schema-file.js';
+import { topicSerde } from './schema-file.js';
 
 /** One record of aiops.signal-values.v1 (see signal-values.v1.avsc). */
 export interface SignalValue {
@@ -26,4 +25,4 @@ export interface SignalValue {
 }
 
 export const signalValuesTopic = 'aiops.signal-values.v1';
-export const signalValueSerde = AvroSerde.fromFile<SignalValue>(schemaFile('signal-values.v1.avsc'));
+export const signalValueSerde = topicSerde<SignalValue>('signal-values.v1.avsc');

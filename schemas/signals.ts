@@ -1,5 +1,4 @@
-import { AvroSerde } from '../runtime/serde.js';
-import { schemaFile } from './schema-file.js';
+import { topicSerde } from './schema-file.js';
 
 /** One record of aiops.signals.v1 (see signals.v1.avsc for every field's meaning). */
 export interface SignalRecord {
@@ -25,4 +24,4 @@ export interface SignalRecord {
 }
 
 export const signalsTopic = 'aiops.signals.v1';
-export const signalSerde = AvroSerde.fromFile<SignalRecord>(schemaFile('signals.v1.avsc'));
+export const signalSerde = topicSerde<SignalRecord>('signals.v1.avsc');

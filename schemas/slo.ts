@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AvroSerde } from '../runtime/serde.js';
-import { schemaFile } from './schema-file.js';
+import { topicSerde } from './schema-file.js';
 
 export type SloTier = 'page' | 'ticket' | 'budget';
 export type SloAlertState = 'FIRING' | 'RESOLVED';
@@ -32,7 +31,7 @@ export interface SloEvent {
 }
 
 export const sloTopic = 'aiops.slo.v1';
-export const sloEventSerde = AvroSerde.fromFile<SloEvent>(schemaFile('slo.v1.avsc'));
+export const sloEventSerde = topicSerde<SloEvent>('slo.v1.avsc');
 
 /**
  * Content-derived id of one SLO alert: a 32-hex-digit SHA-256 prefix of SLO name, tier and the
