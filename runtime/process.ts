@@ -43,7 +43,7 @@ export async function runProcess(options: ProcessOptions & { handleSignals?: boo
     live: () => runner.failure() === undefined,
     ready: () => runner.ready(),
     metrics: () => telemetry.render(),
-    detail: async () => ({ partitions: (await runner.stats()).partitions }),
+    detail: async () => ({ partitions: (await runner.stats()).partitions, ...(runner.brokerProblem() ? { broker: runner.brokerProblem() } : {}) }),
   });
   let address: string | undefined;
   if (options.port > 0) address = await server.listen({ port: options.port, host: options.host ?? '127.0.0.1' });

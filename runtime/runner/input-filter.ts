@@ -1,0 +1,52 @@
+import type { KafkaMessage } from 'kafkajs';
+import type { TaskContext } from '../task-context.js';
+import type { InputRecord } from '../types.js';
+
+/** Where `unprocessed` reports what it found. */
+export interface SkippedInput {
+  /** The input jumped ahead of the position: `records` were never processed. */
+  gap(records: number, expected: string, got: string): void;
+  /** The input went back behind the position: `records` already processed are skipped. */
+  rewound(records: number, position: string, got: string): void;
+}
+
+/**
+ * The messages at or after the task's position. The consumer's fetch position can move on its
+ * own: kafkajs answers OFFSET_OUT_OF_RANGE (say, input deleted by retention) by committing the
+ * group's default offset and starting over there. Records before the position were already
+ * processed and committed with their state, so they are skipped; a jump forward means input
+ * was gone before it could be processed, which is reported.
+ */
+export function unprocessed(position: bigint | undefined, messages: readonly KafkaMessage[], report: SkippedInput): readonly KafkaMessage[] {
+  const first = messages[0];
+  if (first === undefined || position === undefined) return messages;
+  if (BigInt(first.offset) > position) {
+    report.gap(Number(BigInt(first.offset) - position), position.toString(), first.offset);
+    return messages;
+  }
+  if (BigInt(first.offset) === position) return messages;
+  const rest = messages.filter((m) => BigInt(m.offset) >= position);
+  report.rewound(messages.length - rest.length, position.toString(), first.offset);
+  return rest;
+}
+
+/**
+ * The records within the size limit; each larger one meets the bad-record policy (and
+ * `onOversized`), its dead letter without the value so that it cannot exceed the broker's own
+ * limit and block the transaction.
+ */
+export function withinSizeLimit(records: InputRecord[], maxRecordBytes: number, context: TaskContext, onOversized: () => void): InputRecord[] {
+  const size = (r: InputRecord): number => (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  if (!records.some((r) => size(r) > maxRecordBytes)) return records;
+  const kept: InputRecord[] = [];
+  for (const record of records) {
+    const bytes = size(record);
+    if (bytes <= maxRecordBytes) {
+      kept.push(record);
+      continue;
+    }
+    onOversized();
+    context.reject({ ...record, value: null }, `record of ${bytes} bytes exceeds the record size limit of ${maxRecordBytes} bytes (AIOPS_KAFKA_MAX_RECORD_BYTES); value not kept`);
+  }
+  return kept;
+}

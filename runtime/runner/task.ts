@@ -1,0 +1,44 @@
+import type { Kafka, Producer } from 'kafkajs';
+import type { TaskContext } from '../task-context.js';
+import type { Processor } from '../types.js';
+
+/** One input partition's processor, context, transactional producer and position. */
+export interface Task {
+  readonly partition: number;
+  readonly processor: Processor;
+  readonly context: TaskContext;
+  readonly producer: Producer;
+  /** Serialises batches, idle work and closing of one partition. */
+  lock: Promise<unknown>;
+  lastInputAt: number;
+  /** Next input offset to process: the committed position, then one past each processed batch. */
+  position: bigint | undefined;
+  /** Input processed but not committed yet: the offset to commit, and since when it waits. */
+  pendingOffset: string | undefined;
+  pendingSince: number;
+  /** The input offset of the last commit (where a failed commit sends the consumer back). */
+  committedOffset: string | undefined;
+  caughtUp: boolean;
+  idleDone: boolean;
+  closed: boolean;
+}
+
+/** Runs `work` after everything queued on the task before it, whether that failed or not. */
+export function locked<T>(task: Task, work: () => Promise<T>): Promise<T> {
+  const run = task.lock.then(work, work);
+  task.lock = run.catch(() => undefined);
+  return run;
+}
+
+/**
+ * A connected transactional producer. InitProducerId with this transactional id fences a
+ * previous owner of the partition and aborts its open transaction, so the changelog read next
+ * is final.
+ */
+export async function fencedProducer(kafka: Kafka, transactionalId: string): Promise<Producer> {
+  const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000 });
+  await producer.connect();
+  const fence = await producer.transaction();
+  await fence.abort();
+  return producer;
+}
