@@ -12,6 +12,7 @@ import { prometheusMetricName } from '../slo/names.js';
 import type { OtlpKind } from '../slo/names.js';
 import { MetricType } from '../../runtime/otlp/visitor.js';
 import { EXP_BOUNDS, exponentialToExplicit } from './exponential.js';
+import { GapSplit } from './gap-split.js';
 import { SeriesStore, S_BUCKETS, S_COUNT, S_START, S_SUM, S_TIME } from './series-store.js';
 import type { Series } from './series-store.js';
 import { newPartial, parseSignalKey, seriesKey, signalKey, statusClassOf } from './signal-keys.js';
@@ -87,6 +88,8 @@ export class IngestProcessor implements Processor, MetricsVisitor {
   private readonly rulesByPromName = new Map<string, number[]>();
   /** OTLP metric (name, unit, kind) → the rules it feeds and its id; [] when none. */
   private readonly metricCache = new Map<string, { rules: number[]; id: number }>();
+  /** Pieces of the increment being placed: one bucket, or the buckets a gap covers (gap-split.ts). */
+  private readonly gaps: GapSplit;
 
   constructor(private readonly config: IngestConfig) {
     for (const [i, rule] of config.rules.entries()) {
@@ -112,6 +115,7 @@ export class IngestProcessor implements Processor, MetricsVisitor {
     for (const name of this.rulesByPromName.keys()) this.metricIds.set(`prometheus:${name}`, this.metricIds.size + 1);
     this.extractKeys = [...this.extractSlot.keys()];
     this.decoder = new OtlpMetricsDecoder({ extractKeys: this.extractKeys });
+    this.gaps = new GapSplit(config.bucketMs);
   }
 
   init(context: ProcessorContext): void {
@@ -197,6 +201,7 @@ export class IngestProcessor implements Processor, MetricsVisitor {
       const series = this.seriesFor(ruleIndex, rule, attrs, 1);
       if (!series) continue;
       let delta = value;
+      let from = Number.NaN;
       if (rule.kind !== 'gauge') {
         if (value < 0 && metric.monotonic) {
           this.badValue('negative value of a monotonic sum');
@@ -204,24 +209,31 @@ export class IngestProcessor implements Processor, MetricsVisitor {
         }
         if (metric.temporality === 2) {
           const previous = series.state[S_COUNT] as number;
+          const previousStart = series.state[S_START] as number;
+          const previousTime = series.state[S_TIME] as number;
           const step = this.step(series, startTimeMs, timeMs, value);
           if (step === Step.SKIP || step === Step.BASELINE) continue;
           delta = step === Step.DELTA ? value - previous : value;
+          from = gapStart(step, previousStart, previousTime, startTimeMs);
         }
       }
-      const partial = this.partialFor(series, rule, timeMs);
-      if (!partial) continue;
-      if (rule.kind === 'gauge') {
-        partial.count += 1;
-        partial.sum += value;
-        partial.min = Number.isNaN(partial.min) ? value : Math.min(partial.min, value);
-        partial.max = Number.isNaN(partial.max) ? value : Math.max(partial.max, value);
-      } else {
-        partial.count += delta;
-        partial.sum += delta;
-        if (rule.kind === 'http') this.addStatus(partial, series, delta);
+      const pieces = this.gaps.plan(from, timeMs, this.meta.closedThroughMs);
+      for (let p = 0; p < pieces; p++) {
+        const partial = this.partialFor(series, rule, p === pieces - 1 ? timeMs : (this.gaps.starts[p] as number));
+        if (!partial) continue;
+        if (rule.kind === 'gauge') {
+          partial.count += 1;
+          partial.sum += value;
+          partial.min = Number.isNaN(partial.min) ? value : Math.min(partial.min, value);
+          partial.max = Number.isNaN(partial.max) ? value : Math.max(partial.max, value);
+        } else {
+          const share = this.gaps.share(delta, p);
+          partial.count += share;
+          partial.sum += share;
+          if (rule.kind === 'http') this.addStatus(partial, series, share);
+        }
+        this.buckets.touch(partial);
       }
-      this.buckets.touch(partial);
     }
   }
 
@@ -237,23 +249,33 @@ export class IngestProcessor implements Processor, MetricsVisitor {
       let step = Step.RESET;
       let dCount = count;
       let dSum = Number.isFinite(sum) ? sum : 0;
+      let from = Number.NaN;
       if (metric.temporality === 2) {
         const previousCount = state[S_COUNT] as number;
         const previousSum = state[S_SUM] as number;
+        const previousStart = state[S_START] as number;
+        const previousTime = state[S_TIME] as number;
         step = this.step(series, startTimeMs, timeMs, count);
         if (step === Step.SKIP) continue;
+        from = gapStart(step, previousStart, previousTime, startTimeMs);
         if (step === Step.DELTA) {
           dCount = count - previousCount;
           dSum -= previousSum;
         }
         state[S_SUM] = Number.isFinite(sum) ? sum : 0;
       }
-      const partial = step === Step.BASELINE ? undefined : this.partialFor(series, rule, timeMs);
-      if (partial) {
-        partial.count += dCount;
-        partial.sum += dSum;
-        if (rule.kind === 'http') this.addStatus(partial, series, dCount);
-        this.addBuckets(partial, series, bounds, counts, bucketCount, step === Step.DELTA);
+      const pieces = step === Step.BASELINE ? 0 : this.gaps.plan(from, timeMs, this.meta.closedThroughMs);
+      // Split over a gap, the count follows the histogram buckets' shares when they add up to it,
+      // so every piece stays a consistent histogram.
+      const byBuckets = pieces > 1 && bucketCount > 0 && bucketDeltaTotal(state, counts, bucketCount, step === Step.DELTA) === dCount;
+      for (let p = 0; p < pieces; p++) {
+        const partial = this.partialFor(series, rule, p === pieces - 1 ? timeMs : (this.gaps.starts[p] as number));
+        if (!partial) continue;
+        const added = this.addBuckets(partial, series, bounds, counts, bucketCount, step === Step.DELTA, p);
+        const share = byBuckets && !Number.isNaN(added) ? added : this.gaps.share(dCount, p);
+        partial.count += share;
+        partial.sum += dSum * this.gaps.fraction(p);
+        if (rule.kind === 'http') this.addStatus(partial, series, share);
         this.buckets.touch(partial);
       }
       if (metric.temporality === 2) for (let i = 0; i < bucketCount && S_BUCKETS + i < state.length; i++) state[S_BUCKETS + i] = counts[i] as number;
@@ -395,20 +417,25 @@ export class IngestProcessor implements Processor, MetricsVisitor {
     if (series.statusClass === 4) partial.errors += delta;
   }
 
-  private addBuckets(partial: Partial, series: Series, bounds: Float64Array, counts: Float64Array, n: number, subtractPrevious: boolean): void {
-    if (n === 0) return;
+  /** Adds piece `piece` of the histogram's bucket increments; returns what it added in all, NaN if nothing. */
+  private addBuckets(partial: Partial, series: Series, bounds: Float64Array, counts: Float64Array, n: number, subtractPrevious: boolean, piece: number): number {
+    if (n === 0) return Number.NaN;
     if (partial.bounds.length === 0 && partial.bucketCounts.length === 0) {
       for (let i = 0; i < n - 1; i++) partial.bounds.push(bounds[i] as number);
       for (let i = 0; i < n; i++) partial.bucketCounts.push(0);
     } else if (partial.bucketCounts.length !== n || !sameBounds(partial.bounds, bounds, n - 1)) {
       this.context.counters.add('bounds_mismatch_points');
-      return;
+      return Number.NaN;
     }
     const state = series.state;
+    let added = 0;
     for (let i = 0; i < n; i++) {
       const previous = subtractPrevious ? ((state[S_BUCKETS + i] as number) || 0) : 0;
-      partial.bucketCounts[i] = (partial.bucketCounts[i] as number) + (counts[i] as number) - previous;
+      const share = this.gaps.share((counts[i] as number) - previous, piece);
+      partial.bucketCounts[i] = (partial.bucketCounts[i] as number) + share;
+      added += share;
     }
+    return added;
   }
 
   /**
@@ -462,6 +489,23 @@ export class IngestProcessor implements Processor, MetricsVisitor {
 }
 
 const EMPTY = new Float64Array(0);
+
+/**
+ * Where the increment of a cumulative point began: the previous point's time, or for a reset
+ * the new start time when it lies after the previous point (the counter restarted inside the
+ * gap). NaN for a series' first point: nothing to spread over.
+ */
+function gapStart(step: Step, previousStart: number, previousTime: number, startTimeMs: number): number {
+  if (Number.isNaN(previousStart)) return Number.NaN;
+  return step === Step.RESET && startTimeMs > previousTime ? startTimeMs : previousTime;
+}
+
+/** What a histogram point's buckets add in all since the previous point. */
+function bucketDeltaTotal(state: Float64Array, counts: Float64Array, n: number, subtractPrevious: boolean): number {
+  let total = 0;
+  for (let i = 0; i < n; i++) total += (counts[i] as number) - (subtractPrevious ? ((state[S_BUCKETS + i] as number) || 0) : 0);
+  return total;
+}
 
 function grow(state: Float64Array, length: number): Float64Array {
   const bigger = new Float64Array(length);
