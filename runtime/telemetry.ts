@@ -4,6 +4,7 @@ import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { RunnerStats } from './runner.js';
+import { startRuntimeMetrics } from './runtime-metrics.js';
 
 /** A reader that collects on demand, for `/metrics`. */
 class PullReader extends MetricReader {
@@ -25,6 +26,9 @@ export interface Telemetry {
  * attribute (so dashboards and alerts select any process by label, whatever it is called), its
  * readiness as `aiops.process.ready` 1/0 when `ready` is given (the alert rules watch it), plus
  * whatever the processor registers on {@link Telemetry.meter}; exported by pull on `/metrics`.
+ * Beside them the Node.js runtime and process metrics (runtime/runtime-metrics.ts), from a
+ * provider of their own whose `process` resource attribute becomes a label on each of them
+ * (`v8js_memory_heap_used{process="ingest",...}`; this serializer adds no unit suffixes).
  */
 export function createTelemetry(processName: string, stats: () => Promise<RunnerStats>, ready?: () => boolean | Promise<boolean>): Telemetry {
   const reader = new PullReader();
@@ -49,13 +53,21 @@ export function createTelemetry(processName: string, stats: () => Promise<Runner
     [counters, lag, stateBytes, stateEntries, readyGauge],
   );
   const serializer = new PrometheusSerializer();
+  const runtimeReader = new PullReader();
+  const runtimeProvider = new MeterProvider({ resource: resourceFromAttributes({ process: processName }), readers: [runtimeReader] });
+  const runtime = startRuntimeMetrics(runtimeProvider);
+  // The resource's `process` on every runtime series; no second target_info or scope info.
+  const runtimeSerializer = new PrometheusSerializer(undefined, false, /^process$/, true, true);
   return {
     meter,
     async render() {
-      const { resourceMetrics } = await reader.collect();
-      return serializer.serialize(resourceMetrics);
+      const [own, rt] = await Promise.all([reader.collect(), runtimeReader.collect()]);
+      return `${serializer.serialize(own.resourceMetrics)}${runtimeSerializer.serialize(rt.resourceMetrics)}`;
     },
-    shutdown: () => provider.shutdown(),
+    shutdown: async () => {
+      runtime.stop();
+      await Promise.all([provider.shutdown(), runtimeProvider.shutdown()]);
+    },
   };
 }
 

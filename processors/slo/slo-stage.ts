@@ -5,6 +5,7 @@ import { sloEventId, sloEventSerde, sloTopic } from '../../schemas/slo.js';
 import type { SloEvent } from '../../schemas/slo.js';
 import type { SignalValue } from '../../schemas/signal-values.js';
 import { measurementSerde, measurementsTopic } from '../../schemas/measurements.js';
+import { openStateHeartbeatMs } from '../evaluate/heartbeat.js';
 import { nominalPeriodMs } from './calendar.js';
 import { SloEngine, SloSnapshot } from './engine.js';
 import type { AlertTier, AlertTransition } from './engine.js';
@@ -67,6 +68,8 @@ export class SloBoard {
     const objective = g('objective', 'Target ratio of good events');
     const alert = g('alert', '1 while an alert tier of the SLO is firing');
     const observed = g('observed_share', 'Share of the SLO period the figures cover (a fresh start covers little; the budget alert waits for 0.1)');
+    // Unix time the budget runs out at the last hour's bad-event rate; no series without a projection.
+    const exhaustedAt = meter.createObservableGauge('aiops.slo.budget_exhausted_at_seconds', { description: 'When the error budget runs out at the current 1h burn rate (Unix seconds); now once overspent', unit: 's' });
     meter.addBatchObservableCallback(
       (result) => {
         for (const { spec, snapshot, firing } of this.latest.values()) {
@@ -80,10 +83,11 @@ export class SloBoard {
           result.observe(events, snapshot.period.total, base);
           result.observe(objective, spec.objective, base);
           result.observe(observed, snapshot.period.observedShare, base);
+          if (snapshot.period.projectedExhaustionMs !== null) result.observe(exhaustedAt, snapshot.period.projectedExhaustionMs / 1000, base);
           for (const tier of tiers) result.observe(alert, firing[tier] ? 1 : 0, { ...base, tier });
         }
       },
-      [burn, ratio, remaining, events, objective, alert, observed],
+      [burn, ratio, remaining, events, objective, alert, observed, exhaustedAt],
     );
   }
 }
@@ -152,6 +156,10 @@ export class SloStage implements SignalConsumer {
   private readonly metas = new Map<string, SloMeta>();
   private readonly store = new SloStateStore(this);
   private readonly transitions: AlertTransition[] = [];
+  /** Tiers pushed again by the current evaluation (heartbeats), and the bucket each tier last beat in. */
+  private readonly repeated = new Set<AlertTier>();
+  private readonly beats = new Map<string, number>();
+  private readonly heartbeatMs: number;
   private readonly topic: string;
   private readonly board: SloBoard | undefined;
   private readonly measurements: string;
@@ -165,8 +173,9 @@ export class SloStage implements SignalConsumer {
    */
   constructor(
     specs: readonly SloSpec[],
-    options: { topic?: string; board?: SloBoard; measurementsTopic?: string } = {},
+    options: { topic?: string; board?: SloBoard; measurementsTopic?: string; heartbeatMs?: number } = {},
   ) {
+    this.heartbeatMs = options.heartbeatMs ?? openStateHeartbeatMs;
     for (const s of specs) this.specs.set(s.name, s);
     this.topic = options.topic ?? sloTopic;
     this.board = options.board;
@@ -304,8 +313,14 @@ export class SloStage implements SignalConsumer {
 
   private evaluate(spec: SloSpec, engine: SloEngine, context: ProcessorContext): void {
     this.transitions.length = 0;
-    engine.evaluate(this.transitions);
-    for (const t of this.transitions) this.emit(spec, t, context);
+    const repeated = this.repeated;
+    repeated.clear();
+    engine.evaluate(this.transitions, (tier) => {
+      if (!this.heartbeatDue(spec.name, tier, engine)) return false;
+      repeated.add(tier);
+      return true;
+    });
+    for (const t of this.transitions) this.emit(spec, t, context, repeated.has(t.tier));
     this.publish(spec, engine);
     // Nothing to measure before the engine's first bucket (a timeslice SLO before its first slice closes).
     if (this.measurements !== '' && Number.isFinite(engine.nowMs)) {
@@ -332,10 +347,27 @@ export class SloStage implements SignalConsumer {
     this.board.update(spec, snapshot, { page: engine.firing('page'), ticket: engine.firing('ticket'), budget: engine.firing('budget') });
   }
 
-  private emit(spec: SloSpec, t: AlertTransition, context: ProcessorContext): void {
+  /**
+   * Whether a firing tier is due for its heartbeat: evaluate repeats a firing tier's FIRING event
+   * once every `heartbeatMs` of data time since it started (in the bucket a multiple falls in), so
+   * the sinks can tell an alert that still fires from one whose evaluate is gone (staleness,
+   * docs/sinks.md). Decided from the data and the persisted start alone, so a restarted evaluate
+   * repeats at the same points; `beats` only keeps two evaluations of one bucket from both repeating.
+   */
+  private heartbeatDue(name: string, tier: AlertTier, engine: SloEngine): boolean {
+    const since = this.metas.get(name)?.firingSince[tier];
+    const now = engine.nowMs;
+    if (this.heartbeatMs <= 0 || since === undefined || !(now > since) || (now - since) % this.heartbeatMs >= engine.bucketMs) return false;
+    const key = `${name}|${tier}`;
+    if (this.beats.get(key) === now) return false;
+    this.beats.set(key, now);
+    return true;
+  }
+
+  private emit(spec: SloSpec, t: AlertTransition, context: ProcessorContext, repeat = false): void {
     const meta = this.metas.get(spec.name) as SloMeta;
-    const startedAt = t.state === 'firing' ? t.atMs : (meta.firingSince[t.tier] ?? t.atMs);
-    if (t.state === 'firing') meta.firingSince[t.tier] = t.atMs;
+    const startedAt = t.state === 'firing' ? (repeat ? (meta.firingSince[t.tier] ?? t.atMs) : t.atMs) : (meta.firingSince[t.tier] ?? t.atMs);
+    if (t.state === 'firing') meta.firingSince[t.tier] = startedAt;
     else delete meta.firingSince[t.tier];
     this.store.dirtyMeta.add(spec.name);
     const budget = t.tier === 'budget';
@@ -364,7 +396,7 @@ export class SloStage implements SignalConsumer {
       observed_share: t.observedShare,
     };
     context.emit({ topic: this.topic, key: spec.name, value: sloEventSerde.serialize(event) });
-    context.counters.add(`slo_events_${t.tier}_${t.state}`);
+    context.counters.add(repeat ? `slo_events_${t.tier}_heartbeat` : `slo_events_${t.tier}_${t.state}`);
   }
 }
 

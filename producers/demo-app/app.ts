@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { SpanKind, SpanStatusCode, metrics, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
 import {
@@ -12,10 +11,11 @@ import {
   ATTR_SERVER_PORT,
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '@opentelemetry/semantic-conventions';
-import type expressModule from 'express';
 import type { ErrorRequestHandler, Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import { sleep } from '../../runtime/retry.js';
+import { loadExpress } from './express-loader.js';
 import { FaultRegistry, InjectedFaultError, faultDelayMs, faultFails, parseFaultSpec } from './faults.js';
+import { reserveInventory } from './inventory-client.js';
 import { demoRoutePatterns } from './routes.js';
 import { errorMessages, serverSpans } from './server-spans.js';
 
@@ -41,6 +41,11 @@ export interface DemoAppOptions {
    * (compared in constant time), or `off` (404 on every admin call). Default `open`.
    */
   readonly admin?: { readonly mode: 'open' } | { readonly mode: 'off' } | { readonly mode: 'token'; readonly token: string };
+  /**
+   * Base URL of the inventory service each order reserves its items at (`POST /api/reservations`,
+   * an HTTP client span); none: orders reserve nothing (unit tests).
+   */
+  readonly inventoryUrl?: string;
 }
 
 const users = [
@@ -50,15 +55,6 @@ const users = [
   { id: 4, name: 'Edsger Dijkstra', email: 'edsger@example.com' },
   { id: 5, name: 'Barbara Liskov', email: 'barbara@example.com' },
 ] as const;
-
-/**
- * `express`, loaded with `require` on purpose: the OpenTelemetry instrumentations patch modules
- * through require-in-the-middle, which sees `require` calls but not ESM `import`s (that would take
- * the import-in-the-middle loader hook). Loaded on first use, after the SDK started.
- */
-function loadExpress(): typeof expressModule {
-  return createRequire(import.meta.url)('express') as typeof expressModule;
-}
 
 function bearerMatches(header: string | undefined, token: string): boolean {
   const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
@@ -187,6 +183,7 @@ export function createDemoApp(options: DemoAppOptions = {}): { app: Express; fau
     const items = (body.items as number | undefined) ?? 1 + Math.floor(random() * 5);
     const value = (body.value as number | undefined) ?? Math.round((5 + random() * 195) * 100) / 100;
     const id = nextOrderId++;
+    if (options.inventoryUrl) await reserveInventory(options.inventoryUrl, items);
     await inSpan(
       demoTelemetryNames.dbInsertSpan,
       {
@@ -197,6 +194,8 @@ export function createDemoApp(options: DemoAppOptions = {}): { app: Express; fau
         [ATTR_DB_QUERY_TEXT]: 'INSERT INTO orders (id, user_id, items, value) VALUES ($1, $2, $3, $4)',
         [ATTR_SERVER_ADDRESS]: 'orders-db',
         [ATTR_SERVER_PORT]: 5432,
+        // The callee as the span metrics' peer dimension (the database has no spans of its own).
+        'peer.service': 'orders-db',
       },
       SpanKind.CLIENT,
       async (span) => {

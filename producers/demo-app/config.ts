@@ -18,6 +18,8 @@ export interface DemoAppConfig {
   readonly schedule: readonly ScheduledFault[];
   /** Bearer token `/admin/faults` requires; without one, the admin API is open on a loopback host and off elsewhere. */
   readonly faultsToken?: string;
+  /** The inventory service orders reserve their items at; unset: the shop starts its own. */
+  readonly inventoryUrl?: string;
 }
 
 /** Who may call `/admin/faults` (see DemoAppOptions.admin). */
@@ -58,6 +60,9 @@ options (environment variable in brackets):
   --schedule JSON|FILE     fault schedule: a JSON array, inline or in a file, of
                            {"atMs"|"cron", "route", "latencyMs"?, "jitterMs"?, "errorRate"?, "durationMs"}
                            [AIOPS_DEMO_FAULT_SCHEDULE]
+  --inventory-url URL      the inventory service orders call (POST /api/reservations); default:
+                           the app starts its own beside it on a free loopback port
+                           [AIOPS_DEMO_INVENTORY_URL]
 
 endpoints: GET /health, GET /ready, GET /api/users, GET /api/users/:id, POST /api/orders,
 GET /api/checkout; faults: GET|PUT|DELETE /admin/faults, open on a loopback address, else only
@@ -89,6 +94,7 @@ export function parseDemoAppArgs(argv: readonly string[], env: NodeJS.ProcessEnv
     'span-delay-ms': { type: 'string' },
     'ready-delay-ms': { type: 'string' },
     schedule: { type: 'string' },
+    'inventory-url': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   } as const;
   let parsed;
@@ -112,6 +118,8 @@ export function parseDemoAppArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   const readyDelayMs = integer('ready-delay-ms', values['ready-delay-ms'] ?? env.AIOPS_DEMO_READY_DELAY_MS, demoAppDefaults.readyDelayMs, 0);
   const otlpHttpEndpoint = values['otlp-endpoint'] ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? demoAppDefaults.otlpHttpEndpoint;
   if (!URL.canParse(otlpHttpEndpoint)) problems.push(`  - otlp-endpoint: expected a URL such as http://127.0.0.1:4318, got "${otlpHttpEndpoint}"`);
+  const inventoryUrl = values['inventory-url'] ?? env.AIOPS_DEMO_INVENTORY_URL;
+  if (inventoryUrl !== undefined && inventoryUrl !== '' && !URL.canParse(inventoryUrl)) problems.push(`  - inventory-url: expected a URL such as http://127.0.0.1:8081, got "${inventoryUrl}"`);
   const serviceName = values['service-name'] ?? env.OTEL_SERVICE_NAME ?? demoAppDefaults.serviceName;
   if (serviceName.trim() === '') problems.push('  - service-name: must not be empty');
   let schedule: ScheduledFault[] = [];
@@ -135,7 +143,7 @@ export function parseDemoAppArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   if (faultsToken !== undefined && faultsToken.length > 0 && faultsToken.length < 16) problems.push('  - AIOPS_DEMO_FAULTS_TOKEN: use at least 16 characters');
   if (problems.length > 0) throw aiopsError('CONFIG_INVALID', [problems.join('\n')]);
   const host = values.host ?? env.AIOPS_DEMO_HOST ?? env.AIOPS_HTTP_HOST ?? demoAppDefaults.host;
-  return { ...(faultsToken ? { faultsToken } : {}), port, host, serviceName, otlpHttpEndpoint, metricIntervalMs, spanDelayMs, readyDelayMs, schedule };
+  return { ...(faultsToken ? { faultsToken } : {}), ...(inventoryUrl ? { inventoryUrl } : {}), port, host, serviceName, otlpHttpEndpoint, metricIntervalMs, spanDelayMs, readyDelayMs, schedule };
 }
 
 /** The flags that give `config` back through `parseDemoAppArgs` (for a child process). */
@@ -152,5 +160,6 @@ export function demoAppArgs(config: Partial<DemoAppConfig>): string[] {
   add('span-delay-ms', config.spanDelayMs);
   add('ready-delay-ms', config.readyDelayMs);
   if (config.schedule && config.schedule.length > 0) add('schedule', JSON.stringify(config.schedule));
+  add('inventory-url', config.inventoryUrl);
   return args;
 }

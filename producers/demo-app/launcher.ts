@@ -9,6 +9,10 @@ import type { ScheduledFault } from './schedule.js';
 import type { ListeningEvent } from './server.js';
 
 export interface StartDemoAppOptions {
+  /** The shop (default), or the inventory service the shop calls. */
+  readonly role?: 'shop' | 'inventory';
+  /** The inventory service the shop calls (default: the shop starts its own). */
+  readonly inventoryUrl?: string;
   /** Port, 0 (default) for a free one; the child reports the one it got. */
   readonly port?: number;
   readonly host?: string;
@@ -76,8 +80,9 @@ export async function startDemoApp(options: StartDemoAppOptions = {}): Promise<D
     ...(options.spanDelayMs === undefined ? {} : { spanDelayMs: options.spanDelayMs }),
     ...(options.readyDelayMs === undefined ? {} : { readyDelayMs: options.readyDelayMs }),
     ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
+    ...(options.inventoryUrl === undefined ? {} : { inventoryUrl: options.inventoryUrl }),
   });
-  const child = spawn(process.execPath, [...(compiled ? [] : ['--import', tsxLoader()]), entry, ...args], {
+  const child = spawn(process.execPath, [...(compiled ? [] : ['--import', tsxLoader()]), entry, ...(options.role === 'inventory' ? ['inventory'] : []), ...args], {
     env: { ...process.env, ...options.env },
     // The IPC channel lets the app notice a parent that died without stopping it.
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanStatusCode, metrics, trace } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
@@ -8,6 +8,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { registerProcessMetrics, runtimeInstrumentation } from '../../runtime/runtime-metrics.js';
 import { errorMessages, isOperationalPath, serverSpans } from './server-spans.js';
 
 export interface DemoTelemetryOptions {
@@ -20,6 +21,11 @@ export interface DemoTelemetryOptions {
   readonly spanDelayMs: number;
   readonly serviceInstanceId?: string;
   readonly serviceVersion?: string;
+  /**
+   * Services this one calls, by `host:port`: an outgoing request to one of them gets
+   * `peer.service` on its client span (the span metrics' edge of the service graph).
+   */
+  readonly peerServices?: ReadonlyMap<string, string>;
 }
 
 export interface DemoTelemetry {
@@ -36,7 +42,8 @@ function isServerResponse(response: IncomingMessage | ServerResponse): response 
 
 /**
  * Starts the OpenTelemetry Node SDK for the demo app: HTTP and Express auto-instrumentation,
- * OTLP/HTTP export of traces (batched) and metrics (every `metricIntervalMs`).
+ * the Node.js runtime and process metrics (runtime/runtime-metrics.ts), OTLP/HTTP export of
+ * traces (batched) and metrics (every `metricIntervalMs`).
  *
  * Must run before `express` and `node:http` are loaded by the app, so that the instrumentations
  * patch them: the app module loads express with `require` (see app.ts) and is imported only after
@@ -72,6 +79,10 @@ export function startDemoTelemetry(options: DemoTelemetryOptions): DemoTelemetry
     instrumentations: [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => isOperationalPath(request.url),
+        startOutgoingSpanHook: (request) => {
+          const peer = options.peerServices?.get(`${request.hostname ?? request.host ?? ''}:${request.port ?? ''}`);
+          return peer ? { 'peer.service': peer } : {};
+        },
         requestHook: (span, request) => {
           // Server side only: an outgoing request is a ClientRequest, which has setHeader.
           if (typeof (request as { setHeader?: unknown }).setHeader !== 'function') serverSpans.set(request, span);
@@ -90,8 +101,10 @@ export function startDemoTelemetry(options: DemoTelemetryOptions): DemoTelemetry
         },
       }),
       new ExpressInstrumentation(),
+      runtimeInstrumentation(),
     ],
   });
   sdk.start();
+  registerProcessMetrics(metrics.getMeter('aiops-demo-app.process'));
   return { shutdown: () => sdk.shutdown() };
 }
