@@ -265,8 +265,9 @@ export class SloEngine {
    * after each add or batch of adds. A tier transition names the deciding rule: when firing, the
    * holding rule with the highest long burn relative to its factor; when resolving, the tier's
    * rule with the highest long burn relative to its factor (the closest to still firing).
+   * `repeat(tier)`, asked only of a tier that fires and keeps firing, pushes it again as 'firing'.
    */
-  evaluate(transitions: AlertTransition[]): number {
+  evaluate(transitions: AlertTransition[], repeat?: (tier: AlertTier) => boolean): number {
     if (!this.started) return 0;
     const p = this.period(this.scratch);
     const now = this.nowMs;
@@ -295,7 +296,8 @@ export class SloEngine {
           anyScore = score;
         }
       }
-      if (any < 0 || holds === (this.tierState[tier] === 1)) continue;
+      // `repeat` asks for a still-firing tier to be pushed again (a heartbeat for the sinks).
+      if (any < 0 || (holds === (this.tierState[tier] === 1) && !(holds && repeat?.(TIERS[tier] as AlertTier)))) continue;
       this.tierState[tier] = holds ? 1 : 0;
       this.headerDirty = true;
       const r = holds ? firing : any;
@@ -317,7 +319,7 @@ export class SloEngine {
       pushed++;
     }
     const exhausted = p.budgetRemaining <= 0 && p.total >= this.minEvents && p.observedShare >= BUDGET_MIN_OBSERVED_SHARE;
-    if (exhausted !== (this.tierState[2] === 1)) {
+    if (exhausted !== (this.tierState[2] === 1) || (exhausted && repeat?.('budget'))) {
       this.tierState[2] = exhausted ? 1 : 0;
       this.headerDirty = true;
       const length = p.periodEndMs - p.periodStartMs;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EvaluateProcessor } from '../../../processors/evaluate/evaluate-processor.js';
+import { isSloHeartbeat, openStateHeartbeatMs } from '../../../processors/evaluate/heartbeat.js';
 import { SloBoard, SloStage, periodLabel } from '../../../processors/slo/slo-stage.js';
 import { parseSloFiles } from '../../../processors/slo/spec.js';
 import { TopologyTestDriver } from '../../../runtime/testing/topology-test-driver.js';
@@ -53,10 +54,27 @@ const ERRORS = 6;
 const timeline = (end: number): Buffer[] => Array.from({ length: end }, (_, k) => bucket(k, 100, k >= CLEAN && k < CLEAN + ERRORS ? 100 : 0));
 
 describe('SloStage in evaluate', () => {
-  it('fires the page tier when a rule holds over both its windows, and resolves when no page rule holds', async () => {
+  it('repeats a firing tier’s FIRING (same id) every heartbeat of data time while it fires, for the sinks’ staleness', async () => {
     const d = driver();
     for (const r of timeline(CLEAN + 240)) await d.pipe(0, closing(r));
     const page = events(d).filter((e) => e.tier === 'page');
+    const [firing] = page as [SloEvent];
+    const resolved = page.find((e) => e.state === 'RESOLVED') as SloEvent;
+    const beats = page.filter(isSloHeartbeat);
+    expect(beats.length).toBe(Math.floor((resolved.timestamp - firing.timestamp - 1) / openStateHeartbeatMs));
+    beats.forEach((b, i) => {
+      expect(b.id).toBe(firing.id);
+      expect(b.started_at).toBe(firing.started_at);
+      expect(b.timestamp - firing.timestamp).toBe((i + 1) * openStateHeartbeatMs);
+    });
+    // Between heartbeats nothing repeats, and after the resolution none comes.
+    expect(page.filter((e) => e.timestamp > resolved.timestamp)).toEqual([]);
+  });
+
+  it('fires the page tier when a rule holds over both its windows, and resolves when no page rule holds', async () => {
+    const d = driver();
+    for (const r of timeline(CLEAN + 240)) await d.pipe(0, closing(r));
+    const page = events(d).filter((e) => e.tier === 'page' && !isSloHeartbeat(e));
     expect(page.map((e) => e.state)).toEqual(['FIRING', 'RESOLVED']);
     const [firing, resolved] = page as [SloEvent, SloEvent];
     // After k error buckets the 6h window holds 18,000 + 100k requests, 100k bad, and the 30m window
