@@ -10,6 +10,7 @@ import type { AnomalyStageConfig, SignalMetric } from './config.js';
 import { DetectorBank, DetectorResult } from './detector-bank.js';
 import { EventTracker, EventTransition } from './event-tracker.js';
 import { SeriesSlots } from './series-slots.js';
+import { openStateHeartbeatMs } from '../evaluate/heartbeat.js';
 import { impactSeverity, metricKind, significanceFloor } from './significance.js';
 
 /** What the stage remembers of a series besides its model: where it comes from. */
@@ -186,10 +187,15 @@ export class AnomalyStage implements SignalConsumer {
    */
   private dropScore = new Uint8Array(64);
 
+  /** Data time between repeats of an open event's state (UPDATE) when nothing else was emitted about it. */
+  private readonly heartbeatMs: number;
+
   constructor(
     private readonly config: AnomalyStageConfig,
     private readonly bands?: BandBoard,
+    options: { heartbeatMs?: number } = {},
   ) {
+    this.heartbeatMs = options.heartbeatMs ?? openStateHeartbeatMs;
     this.bank = new DetectorBank(config.detector, { initialSeries: 64, maxSeries: config.maxSeries });
     this.slots = new SeriesSlots(this.bank);
     this.tracker = new EventTracker({ ...config.events, initialSeries: 64 });
@@ -215,6 +221,10 @@ export class AnomalyStage implements SignalConsumer {
       context.counters.add('anomaly_state_incompatible', this.store.incompatible);
     }
     for (const [, slot] of this.slots.entries()) this.latestMs = Math.max(this.latestMs, this.bank.lastTimestamp(slot));
+    // The eviction scan runs when data time enters a new period of staleSeriesMs / 8; the restored
+    // point's period was scanned before its commit, so a restart keeps the scans (and the
+    // resolutions of series that went silent) at the same points as a run that went through.
+    this.scannedMs = this.latestMs;
   }
 
   /** Series currently watched. */
@@ -249,6 +259,8 @@ export class AnomalyStage implements SignalConsumer {
       }
       // A ratio or quantile of no requests is a gap, not a zero.
       const x = metric === 'errorRatio' && value.count === 0 ? Number.NaN : value[metric];
+      // The series' previous point (restored with the model), for the open event's heartbeat.
+      const previousTs = known ? this.bank.lastTimestamp(slot) : Number.NaN;
       const r = this.bank.update(slot, ts, x, this.result);
       this.store.touch(id);
       context.counters.add('anomaly_points');
@@ -271,10 +283,15 @@ export class AnomalyStage implements SignalConsumer {
         if (this.transition.state === 'open') this.peakSeverity[slot] = 0;
         if (level > (this.peakSeverity[slot] as number)) this.peakSeverity[slot] = level;
         this.emit(context, value.signal, value.rule, metric, value.dimensions, x, r, this.transition, this.transition.state === 'resolved' ? (this.peakSeverity[slot] as number) : level);
+      } else if (this.heartbeatDue(slot, previousTs, ts) && this.tracker.current(slot, ts, this.transition)) {
+        // Still open and nothing said about it for a heartbeat: an UPDATE tells the sinks it is not stale.
+        this.emit(context, value.signal, value.rule, metric, value.dimensions, x, r, this.transition, this.peakSeverity[slot] as number);
+        context.counters.add('anomaly_events_heartbeat');
       }
     }
     if (ts > this.latestMs) this.latestMs = ts;
-    if (this.latestMs - this.scannedMs >= this.config.staleSeriesMs / 8) this.evictStale(context);
+    const scanEvery = this.config.staleSeriesMs / 8;
+    if (Math.floor(this.latestMs / scanEvery) > Math.floor(this.scannedMs / scanEvery)) this.evictStale(context);
   }
 
   /**
@@ -309,6 +326,17 @@ export class AnomalyStage implements SignalConsumer {
       }
     }
     return { score: significant ? r.rawScore : 0, magnitude };
+  }
+
+  /**
+   * Whether the point at `ts` crosses a multiple of the heartbeat (counted from the open event's
+   * start) that the series' previous point had not: decided from the data and the restored state
+   * alone, so a restarted evaluate repeats at the same points as one that ran through.
+   */
+  private heartbeatDue(slot: number, previousTs: number, ts: number): boolean {
+    const started = this.tracker.openedAt(slot);
+    if (this.heartbeatMs <= 0 || !Number.isFinite(started) || !Number.isFinite(previousTs) || !(ts > started)) return false;
+    return Math.floor((ts - started) / this.heartbeatMs) > Math.floor((Math.max(previousTs, started) - started) / this.heartbeatMs);
   }
 
   /** Grows the per-slot byte columns to hold `slot`. */

@@ -172,6 +172,20 @@ export class EventTracker {
     return EventTracker.slotStateBytes;
   }
 
+  /** Start (event time) of the slot's open event; NaN when none is open. */
+  openedAt(slot: number): number {
+    return this.isOpen(slot) ? (this.started[slot] as number) : Number.NaN;
+  }
+
+  /**
+   * Fills `out` with an `update` of the slot's open event at `timestampMs` without changing its
+   * state (a heartbeat: the event is still open); false when none is open.
+   */
+  current(slot: number, timestampMs: number, out: EventTransition): boolean {
+    if (!this.isOpen(slot)) return false;
+    return this.fill(slot, 'update', timestampMs, out);
+  }
+
   /** Highest score of the slot's current (or last) event. */
   peakScore(slot: number): number {
     return slot < this.peak.length ? (this.peak[slot] as number) : 0;
