@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { demoFaults } from '../cli/demo-command.js';
 import { AnomalyStage, parseAnomalyStageConfig } from '../processors/anomaly/index.js';
 import { evaluateFactory } from '../processors/evaluate/index.js';
 import { defaultRules, ingestFactory, parseIngestConfig } from '../processors/ingest/index.js';
@@ -38,11 +39,9 @@ const healthyMs = Number(process.env.BENCH_HEALTHY_MIN ?? 30) * 60_000;
 const rate = Number(process.env.BENCH_RATE ?? 25);
 /** The demo's traffic mix and faults (cli/demo-command.ts), relative to the end of the healthy phase. */
 const MIX = { 'GET /api/users': 5, 'GET /api/users/:id': 2, 'POST /api/orders': 2, 'GET /api/checkout': 1 };
-const FAULTS = [
-  { name: 'latency /api/users +900 ms', at: 30_000, until: 75_000, fault: { route: '/api/users', latencyMs: 900, errorRate: 0 }, metric: 'http.p95' },
-  { name: 'errors /api/orders 60 %', at: 90_000, until: 135_000, fault: { route: '/api/orders', latencyMs: 0, errorRate: 0.6 }, metric: 'http.errorRatio' },
-];
-const FAULT_PHASE_MS = 165_000;
+/** The demo's faults, at their times in the demo, after the healthy phase; a latency fault shows in the p95, an error fault in the error ratio. */
+const FAULTS = demoFaults.map((f) => ({ name: f.what, at: f.at, until: f.until, fault: f.fault, metric: f.fault.latencyMs > 0 ? 'http.p95' : 'http.errorRatio' }));
+const FAULT_PHASE_MS = Math.max(...demoFaults.map((f) => f.until)) + 30_000;
 
 const endpoints = localEndpoints(loadStackConfig());
 const run = randomUUID().slice(0, 8);

@@ -3,8 +3,8 @@ import { basename, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backtest, writeResults } from '../processors/anomaly/backtest.js';
 import type { BacktestResult } from '../processors/anomaly/backtest.js';
-import { defaultDetectorConfig, signalMetrics } from '../processors/anomaly/config.js';
-import type { SignalMetric } from '../processors/anomaly/config.js';
+import { defaultDetectorConfig, parseDetectorConfig, signalMetrics } from '../processors/anomaly/config.js';
+import type { DetectorConfig, SignalMetric } from '../processors/anomaly/config.js';
 import { defaultNabDir, loadNabCorpus, loadNabCsv, loadNabWindows } from '../processors/anomaly/nab/index.js';
 import { nabProfiles } from '../processors/anomaly/nab/index.js';
 import type { CorpusScore, CrossValidation, NabFile } from '../processors/anomaly/nab/index.js';
@@ -50,6 +50,9 @@ output:
   --out <dir>         per-row scores as <dir>/<name> (timestamp,value,anomaly_score), NAB's results layout
   --report <file>     an HTML report: a chart per series (values, expected band, detections, label windows)
   --png <name>        a PNG chart of one series (its file name, e.g. realTraffic/speed_7578.csv)
+  --detector <json>   detector settings to change, as JSON (e.g. '{"suppressPoints":10}'; see
+                      the anomaly.detector section of docs/configuration.md): judge a constant
+                      by the cross-validated score with and without it
   --png-out <file>    where the PNG goes (default: the series name, made file-safe, .png)
 `;
 
@@ -147,6 +150,18 @@ function write(path: string, data: string | Buffer): void {
   writeFileSync(path, data);
 }
 
+/** The default detector configuration with the `--detector` JSON's settings changed (validated, every problem at once). */
+function detectorOverrides(json: string | undefined): DetectorConfig {
+  if (json === undefined) return defaultDetectorConfig;
+  let input: unknown;
+  try {
+    input = JSON.parse(json);
+  } catch (error) {
+    throw aiopsError('CLI_USAGE', [`--detector: expected a JSON object, ${(error as Error).message}\n\n${usage}`]);
+  }
+  return parseDetectorConfig(input);
+}
+
 /** `aiops backtest`: scores the detector on a NAB corpus, CSV files or a signal-values topic; returns the exit code. */
 export async function runBacktest(argv: string[]): Promise<number> {
   let values;
@@ -174,6 +189,7 @@ export async function runBacktest(argv: string[]): Promise<number> {
         report: { type: 'string' },
         png: { type: 'string' },
         'png-out': { type: 'string' },
+        detector: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -238,7 +254,8 @@ export async function runBacktest(argv: string[]): Promise<number> {
 
   const tick = progressBar('scoring', tty);
   const wantBands = values.report !== undefined || values.png !== undefined;
-  const result = backtest(corpus, { config: defaultDetectorConfig, threshold, sweep: values.sweep, cv: values.cv, bands: wantBands, onFile: (i, total) => tick(i, total, corpus[i]?.name) });
+  const config = detectorOverrides(values.detector);
+  const result = backtest(corpus, { config, threshold, sweep: values.sweep, cv: values.cv, bands: wantBands, onFile: (i, total) => tick(i, total, corpus[i]?.name) });
   tick(corpus.length, corpus.length);
   const rows = corpus.reduce((n, f) => n + f.series.values.length, 0);
   const windows = result.atThreshold.windows;

@@ -22,8 +22,8 @@ interface SeriesMeta {
 }
 
 /**
- * Layout version of a series' changelog value. 3 appends the stage's three bytes (consecutive
- * drops, peak severity, the drop's best score) after the event state; a version 2 value is still
+ * Layout version of a series' changelog value. 3 appends the stage's three bytes (the run of
+ * significant points, peak severity, the run's best score) after the event state; a version 2 value is still
  * read (those start at 0).
  */
 const STATE_VERSION = 3;
@@ -47,6 +47,9 @@ export function endpointOf(dimensions: Readonly<Record<string, string>>): string
 }
 
 const SEVERITIES: readonly AnomalySeverity[] = ['info', 'warning', 'critical'];
+/** A run byte (see AnomalyStage.significant): the run's length in the low 7 bits, this bit set for a rise. */
+const RUN_RISE = 0x80;
+const RUN_LENGTH = 0x7f;
 
 /**
  * The state of every detector series of one evaluate partition as a changelog store: one entry
@@ -175,15 +178,15 @@ export class AnomalyStage implements SignalConsumer {
   private scannedMs = -Infinity;
   private readonly watched: (signal: string) => boolean;
   /**
-   * Per slot: consecutive significant drops of a rate or count (capped at 255), and the highest
+   * Per slot: the current run of significant points (length and side, see RUN_RISE), and the highest
    * severity of the open event (index into SEVERITIES). Written to the changelog with the slot.
    */
   private drops = new Uint8Array(64);
   private peakSeverity = new Uint8Array(64);
   /**
-   * The highest detector score of the current run of drops, in 1/255: a detector scores the first
-   * point of a fall highest (the next ones are no longer news to it), and the confirming point
-   * opens the event with that score.
+   * The highest detector score of the current run, in 1/255: a detector scores the first point of
+   * a change highest (the next ones are no longer news to it), and the confirming point opens the
+   * event with that score.
    */
   private dropScore = new Uint8Array(64);
 
@@ -280,7 +283,11 @@ export class AnomalyStage implements SignalConsumer {
       if (this.tracker.observe(slot, ts, score, this.transition, x, r.lower, r.upper)) {
         const requests = metricKind(metric) === 'value' ? Number.NaN : metricKind(metric) === 'rate' ? Math.max(value.count, (Math.max(0, r.expected) * (metric === 'rate' ? value.bucketMs : 1000)) / 1000) : value.count;
         const level = SEVERITIES.indexOf(impactSeverity(magnitude, this.transition.points, requests, this.config.severity));
-        if (this.transition.state === 'open') this.peakSeverity[slot] = 0;
+        if (this.transition.state === 'open') {
+          this.peakSeverity[slot] = 0;
+          // The event carries the score that opened it: the run's best (see significant).
+          if (score > r.rawScore) r.rawScore = score;
+        }
         if (level > (this.peakSeverity[slot] as number)) this.peakSeverity[slot] = level;
         this.emit(context, value.signal, value.rule, metric, value.dimensions, x, r, this.transition, this.transition.state === 'resolved' ? (this.peakSeverity[slot] as number) : level);
       } else if (this.heartbeatDue(slot, previousTs, ts) && this.tracker.current(slot, ts, this.transition)) {
@@ -295,37 +302,56 @@ export class AnomalyStage implements SignalConsumer {
   }
 
   /**
-   * The score the event state machine sees: the detector's (undamped) score while the deviation
-   * is practically significant (see significance.ts), 0 otherwise; a drop of a rate or count
-   * counts only once it has lasted traffic.confirmDrop points, and a fall to exactly zero not at
-   * all with traffic.zeroIsStop. `magnitude` is the deviation in significance floors.
+   * The score the event state machine sees, and `magnitude`, the deviation in significance floors.
+   * A deviation counts only while it is practically significant (see significance.ts), and an
+   * event opens only once it has lasted: a run starts at a significant point that scores at the
+   * alert level (for a fall of a rate or count, at any significant fall) and goes on while the
+   * points stay significant on the same side; the event opens when the run reaches
+   * `events.confirmPoints` points (`traffic.confirmDrop` for a fall of a rate or count), with the
+   * run's best score (a detector scores the first point of a change highest; the next ones are no
+   * longer news to it). A one-bucket blip (a pause, a noisy neighbour for seconds) opens nothing;
+   * neither does a clean shutdown's last partial bucket. Once open, an event sees the undamped
+   * score (the run's best for a fall of traffic) while significant. With traffic.zeroIsStop a fall
+   * to exactly zero counts for nothing.
    */
   private significant(slot: number, metric: SignalMetric, value: Readonly<SignalValue>, x: number, r: DetectorResult): { score: number; magnitude: number } {
     this.ensure(slot);
     const rate = metricKind(metric) === 'rate';
     if (!Number.isFinite(x) || !Number.isFinite(r.expected)) {
-      this.drops[slot] = 0;
+      this.endRun(slot);
       return { score: 0, magnitude: 0 };
     }
-    if (r.rawScore <= 0 && !rate && !this.tracker.isOpen(slot)) return { score: 0, magnitude: 0 };
+    const open = this.tracker.isOpen(slot);
+    const run = this.drops[slot] as number;
+    if (r.rawScore <= 0 && !rate && !open && run === 0) return { score: 0, magnitude: 0 };
     const deviation = x - r.expected;
     const floor = significanceFloor(metric, value, r.expected, x, this.config.significance);
     const size = Math.abs(deviation);
     const magnitude = floor > 0 ? size / floor : size > 0 ? Number.POSITIVE_INFINITY : 0;
-    const significant = floor < Number.POSITIVE_INFINITY && size > 0 && size >= floor;
-    if (rate) {
-      const drop = significant && deviation < 0;
-      this.drops[slot] = drop ? Math.min(255, (this.drops[slot] as number) + 1) : 0;
-      if (!drop) this.dropScore[slot] = 0;
-      else {
-        const best = Math.max(r.rawScore, (this.dropScore[slot] as number) / 255);
-        this.dropScore[slot] = Math.round(Math.min(1, best) * 255);
-        if (this.config.traffic.zeroIsStop && x === 0) return { score: 0, magnitude };
-        if ((this.drops[slot] as number) < this.config.traffic.confirmDrop && !this.tracker.isOpen(slot)) return { score: 0, magnitude };
-        return { score: best, magnitude };
-      }
+    if (!(floor < Number.POSITIVE_INFINITY && size > 0 && size >= floor)) {
+      this.endRun(slot);
+      return { score: 0, magnitude };
     }
-    return { score: significant ? r.rawScore : 0, magnitude };
+    const side = deviation > 0 ? RUN_RISE : 0;
+    const fall = rate && side === 0;
+    const continues = run > 0 && (run & RUN_RISE) === side;
+    if (!continues && !fall && r.rawScore < this.config.events.openAbove) {
+      this.endRun(slot);
+      return { score: open ? r.rawScore : 0, magnitude };
+    }
+    const length = continues ? Math.min(RUN_LENGTH, (run & RUN_LENGTH) + 1) : 1;
+    this.drops[slot] = length | side;
+    const best = Math.min(1, Math.max(r.rawScore, continues ? (this.dropScore[slot] as number) / 255 : 0));
+    this.dropScore[slot] = Math.round(best * 255);
+    if (fall && this.config.traffic.zeroIsStop && x === 0) return { score: 0, magnitude };
+    if (open) return { score: fall ? best : r.rawScore, magnitude };
+    return { score: length >= (fall ? this.config.traffic.confirmDrop : this.config.events.confirmPoints) ? best : 0, magnitude };
+  }
+
+  /** Ends the slot's run of significant points (see {@link significant}). */
+  private endRun(slot: number): void {
+    this.drops[slot] = 0;
+    this.dropScore[slot] = 0;
   }
 
   /**

@@ -157,10 +157,15 @@ const stageSchema = z
         openAbove: z.number().gt(0).max(1).default(0.5),
         closeBelow: z.number().min(0).max(1).default(0.3),
         closeAfter: z.number().int().min(1).default(3),
+        /**
+         * Points a significant deviation must last, on one side, before an event opens (the first
+         * of them scoring at openAbove): a one-bucket blip is not an incident. 1: open at once.
+         */
+        confirmPoints: z.number().int().min(1).max(127).default(2),
         /** Keep an event open while the value stays most of the way out (see EventTrackerOptions.holdMaxMs), for at most this long (0: off). */
         holdMaxMs: z.number().int().min(0).default(3_600_000),
       })
-      .default({ openAbove: 0.5, closeBelow: 0.3, closeAfter: 3, holdMaxMs: 3_600_000 }),
+      .default({ openAbove: 0.5, closeBelow: 0.3, closeAfter: 3, confirmPoints: 2, holdMaxMs: 3_600_000 }),
     /**
      * Practical significance (processors/anomaly/significance.ts): an event opens, and stays
      * open, only while |actual - expected| reaches the largest of the signal's resolution (half
@@ -204,7 +209,7 @@ const stageSchema = z
      */
     traffic: z
       .object({
-        confirmDrop: z.number().int().min(1).max(255).default(2),
+        confirmDrop: z.number().int().min(1).max(127).default(2),
         zeroIsStop: z.boolean().default(false),
       })
       .strict()
@@ -235,7 +240,7 @@ export interface AnomalyStageConfig {
   readonly metrics: readonly SignalMetric[];
   readonly topic: string;
   readonly detector: DetectorConfig;
-  readonly events: Readonly<{ openAbove: number; closeBelow: number; closeAfter: number; holdMaxMs: number }>;
+  readonly events: Readonly<{ openAbove: number; closeBelow: number; closeAfter: number; confirmPoints: number; holdMaxMs: number }>;
   readonly significance: SignificanceConfig;
   readonly severity: SeverityConfig;
   readonly traffic: Readonly<{ confirmDrop: number; zeroIsStop: boolean }>;

@@ -310,13 +310,14 @@ export class DetectorBank {
           st[b + STEP] = step + 0.05 * (Math.min(dt, c.gapSteps * step) - step);
         }
       }
-      // Resolution of the values: the smallest change seen between consecutive points.
-      const change = Math.abs(value - (st[b + PREV_VALUE] as number));
-      const quantum = st[b + QUANTUM] as number;
-      if (change > 0 && (change < quantum || quantum === 0)) st[b + QUANTUM] = change;
     } else {
       st[b + FIRST_TS] = timestampMs;
     }
+    // Resolution of the values: the smallest change seen between consecutive ordinary points
+    // before this one (updated below, once this point is judged: a constant series' first move
+    // must not set its own scale, or it scores two sigmas and widens the band of the next points).
+    const quantumFloor = 0.5 * (st[b + QUANTUM] as number);
+    const change = n > 0 ? Math.abs(value - (st[b + PREV_VALUE] as number)) : 0;
     st[b + LAST_TS] = timestampMs;
     st[b + PREV_VALUE] = value;
     const phase = timestampMs - Math.floor(timestampMs / c.seasonMs) * c.seasonMs;
@@ -325,7 +326,6 @@ export class DetectorBank {
     const k = s * this.cap + slot;
     if (st[b + MODE] === MODE_WARMUP && timestampMs - (st[b + FIRST_TS] as number) >= c.seasonMs) this.startSeason(slot);
 
-    const quantumFloor = 0.5 * (st[b + QUANTUM] as number);
     /** No value below zero so far (the range detector's minimum): bands stop at zero. */
     const nonNegative = c.rangeWeight > 0 && n > 0 && (st[b + MIN_VALUE] as number) >= 0;
     let expected: number;
@@ -398,6 +398,10 @@ export class DetectorBank {
       out.mode = 'seasonal';
     }
     st[b + COUNT] = n + 1;
+    if (change > 0 && Math.abs(z) <= c.clipSigmas) {
+      const quantum = st[b + QUANTUM] as number;
+      if (change < quantum || quantum === 0) st[b + QUANTUM] = change;
+    }
 
     // Residual score, calibrated by the series' own running quantile of |z|, counted only when novel.
     const az = Math.abs(z);

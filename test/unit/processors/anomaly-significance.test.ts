@@ -46,9 +46,9 @@ function stage(extra: Record<string, unknown> = {}): AnomalyStageConfig {
   return parseAnomalyStageConfig({ metrics: ['rate', 'errorRatio', 'p95'], detector: { minHistory: 12 }, ...extra });
 }
 
-async function run(config: AnomalyStageConfig, buckets: number[][]): Promise<{ events: AnomalyEvent[]; rawScores: Map<string, number[]> }> {
+async function run(config: AnomalyStageConfig, buckets: number[][], errorsAt: (k: number, count: number) => number = () => 0): Promise<{ events: AnomalyEvent[]; rawScores: Map<string, number[]> }> {
   const d = new TopologyTestDriver({ name: 'evaluate', inputTopic: 'aiops.signals.v1', factory: () => new EvaluateProcessor({ emitValues: false, consumers: () => [new AnomalyStage(config)] }) });
-  for (const [k, c] of buckets.entries()) await d.pipe(0, closing(partial(k, c)));
+  for (const [k, c] of buckets.entries()) await d.pipe(0, closing(partial(k, c, errorsAt(k, c.reduce((a, b) => a + b, 0)))));
   const events = d.outputs('aiops.anomalies.v1').map((r) => anomalySerde.deserialize(r.value as Buffer));
   const rawScores = new Map<string, number[]>();
   for (const r of d.outputs('aiops.measurements.v1')) {
@@ -85,10 +85,37 @@ describe('practical significance in the anomaly stage', () => {
     const { events } = await run(stage(), buckets);
     const p95 = events.filter((e) => e.metric === 'http.p95');
     expect(p95[0]?.state).toBe('OPEN');
-    expect(p95[0]?.timestamp).toBe(100 * B);
+    expect(p95[0]?.timestamp).toBe(101 * B); // confirmed by the second doubled bucket
     expect(p95[0]?.actual_value).toBeGreaterThan(9);
     expect(p95.at(-1)?.state).toBe('RESOLVED');
     expect(events.filter((e) => e.metric !== 'http.p95')).toEqual([]);
+  });
+
+  it('opens nothing for a one-bucket stall that slows every request sixfold, and one event when it lasts two buckets', async () => {
+    /** Every request in the 25-50 ms bucket (p95 about 49 ms against 4.75 ms) in buckets [100, 100 + n). */
+    const stalled = (n: number) => Array.from({ length: 120 }, (_, k) => (k >= 100 && k < 100 + n ? [0, 0, 0, 125, 0, 0, 0, 0, 0, 0, 0, 0] : flat(k)));
+    const blip = await run(stage(), stalled(1));
+    expect(blip.events).toEqual([]);
+    // The detector did score the blip: only the confirmation keeps it quiet.
+    expect(blip.rawScores.get('http.p95')?.[100]).toBeGreaterThanOrEqual(0.5);
+    const lasting = await run(stage(), stalled(2));
+    const opens = lasting.events.filter((e) => e.state === 'OPEN');
+    expect(opens.map((e) => [e.metric, e.timestamp])).toEqual([['http.p95', 101 * B]]);
+    // Without confirmation (events.confirmPoints 1) the blip opens at once.
+    const atOnce = await run(stage({ events: { confirmPoints: 1 } }), stalled(1));
+    expect(atOnce.events.filter((e) => e.state === 'OPEN').map((e) => e.timestamp)).toEqual([100 * B]);
+  });
+
+  it('opens an error-ratio event at the second bucket of a burst on a route that never failed before', async () => {
+    // 25 requests a bucket, no error for 100 buckets, then 60 % of them fail.
+    const buckets = Array.from({ length: 112 }, () => counts(25, 0));
+    const { events } = await run(stage(), buckets, (k, count) => (k >= 100 && k < 109 ? Math.round(0.6 * count) : 0));
+    const errors = events.filter((e) => e.metric === 'http.errorRatio');
+    expect(errors[0]?.state).toBe('OPEN');
+    expect(errors[0]?.timestamp).toBe(101 * B);
+    expect(errors[0]?.score).toBeGreaterThanOrEqual(0.5);
+    expect(errors.filter((e) => e.state === 'OPEN')).toHaveLength(1);
+    expect(errors.at(-1)?.state).toBe('RESOLVED');
   });
 
   it('does not page for one slow request on a low-traffic route (the p95 of 15 requests)', async () => {

@@ -58,8 +58,9 @@ describe('AnomalyStage in evaluate', () => {
     const p95 = all.filter((e) => e.metric === 'http.p95');
     expect(p95.map((e) => e.state)).toEqual(['OPEN', ...p95.slice(1, -1).map(() => 'UPDATE'), 'RESOLVED']);
     const [open, resolved] = [p95[0] as AnomalyEvent, p95.at(-1) as AnomalyEvent];
-    expect(open.timestamp).toBe(40 * B);
-    expect(open.started_at).toBe(40 * B);
+    // The spike starts at bucket 40; the event opens once it has lasted two buckets (events.confirmPoints).
+    expect(open.timestamp).toBe(41 * B);
+    expect(open.started_at).toBe(41 * B);
     expect(open.actual_value).toBeGreaterThan(1);
     expect(open.actual_value).toBeGreaterThan(open.upper);
     expect(open.expected_value).toBeLessThan(0.25);
@@ -77,7 +78,10 @@ describe('AnomalyStage in evaluate', () => {
     expect(points).toHaveLength(timeline.length * 3);
     const atOpen = points.find((m) => m.tags.metric === 'http.p95' && m.timestamp === open.timestamp);
     expect(atOpen?.tags).toEqual({ signal: SIGNAL, metric: 'http.p95', service: 'shop', endpoint: '/cart' });
-    expect(atOpen?.fields).toEqual({ actual: open.actual_value, expected: open.expected_value, lower: open.lower, upper: open.upper, score: open.score, detection: open.score });
+    expect(atOpen?.fields).toMatchObject({ actual: open.actual_value, expected: open.expected_value, lower: open.lower, upper: open.upper });
+    // The event carries the score of the run's best point, the spike's first bucket.
+    const first = points.find((m) => m.tags.metric === 'http.p95' && m.timestamp === 40 * B);
+    expect(first?.fields.score).toBe(open.score);
   });
 
   it('resumes models and open events from the changelog: a restart mid-incident gives the same events', async () => {
