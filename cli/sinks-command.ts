@@ -8,6 +8,8 @@ import { AlertmanagerSink } from '../sinks/alertmanager/alertmanager-sink.js';
 import { Credentials } from '../sinks/credentials.js';
 import { SinkRunner } from '../sinks/runtime.js';
 import type { Sink } from '../sinks/runtime.js';
+import { stalenessFromEnv } from '../sinks/staleness.js';
+import type { AlertKind } from '../sinks/staleness.js';
 
 /** The sinks `aiops sinks` runs, from the environment (see docs/configuration.md). */
 export async function configuredSinks(env: NodeJS.ProcessEnv = process.env): Promise<Sink[]> {
@@ -17,13 +19,19 @@ export async function configuredSinks(env: NodeJS.ProcessEnv = process.env): Pro
   const unknown = wanted.filter((s) => !['alertmanager', 'grafana', 'influxdb'].includes(s));
   if (unknown.length > 0) throw aiopsError('CONFIG_INVALID', [`  - AIOPS_SINKS: unknown sink ${unknown.join(', ')} (alertmanager, grafana, influxdb)`]);
   if (wanted.includes('alertmanager')) {
+    const problems: string[] = [];
     const resend = Number(env.AIOPS_ALERTMANAGER_RESEND_MS ?? 60_000);
-    if (!(Number.isInteger(resend) && resend >= 1_000)) throw aiopsError('CONFIG_INVALID', ['  - AIOPS_ALERTMANAGER_RESEND_MS: expected whole ms, at least 1000']);
+    if (!(Number.isInteger(resend) && resend >= 1_000)) problems.push('  - AIOPS_ALERTMANAGER_RESEND_MS: expected whole ms, at least 1000');
+    const staleness = stalenessFromEnv(env, problems);
+    if (problems.length > 0) throw aiopsError('CONFIG_INVALID', [problems.join('\n')]);
     const credentials = Credentials.fromEnv('AIOPS_ALERTMANAGER', 'Bearer', env);
     sinks.push(
       new AlertmanagerSink({
         url: env.AIOPS_ALERTMANAGER_URL ?? 'http://127.0.0.1:9093',
         resendIntervalMs: resend,
+        staleness,
+        kafka: processKafka(kafkaConnectionFromEnv(env), 'aiops-sink-alertmanager-active'),
+        ...(env.AIOPS_ALERTMANAGER_ACTIVE_TOPIC ? { activeTopic: env.AIOPS_ALERTMANAGER_ACTIVE_TOPIC } : {}),
         ...(credentials ? { credentials } : {}),
         ...(env.AIOPS_RUNBOOK_URL ? { runbookUrl: env.AIOPS_RUNBOOK_URL } : {}),
         ...(env.AIOPS_DASHBOARD_URL ? { dashboardUrl: env.AIOPS_DASHBOARD_URL } : {}),
@@ -42,8 +50,14 @@ export async function configuredSinks(env: NodeJS.ProcessEnv = process.env): Pro
   return sinks;
 }
 
+/** A sink that resolves stale alerts counts them per kind. */
+function staleCounts(sink: Sink | undefined): Record<AlertKind, number> | undefined {
+  const stats = (sink as { stats?: { stale?: Record<AlertKind, number> } } | undefined)?.stats;
+  return stats?.stale;
+}
+
 /** The sinks' `/metrics`: counters per sink, and `aiops_sink_ready` 1/0 (what the alert rules watch). */
-export function renderStats(runners: readonly Pick<SinkRunner, 'stats' | 'ready'>[], names: readonly string[]): string {
+export function renderStats(runners: readonly Pick<SinkRunner, 'stats' | 'ready'>[], names: readonly string[], sinks: readonly Sink[] = []): string {
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, pick: (r: Pick<SinkRunner, 'stats' | 'ready'>) => number): void => {
     lines.push(`# HELP aiops_sink_${name} ${help}`, `# TYPE aiops_sink_${name} ${type}`);
@@ -53,12 +67,21 @@ export function renderStats(runners: readonly Pick<SinkRunner, 'stats' | 'ready'
   metric('retries_total', 'counter', 'Delivery attempts the target refused or did not answer', (r) => r.stats.retries);
   metric('dead_letters_total', 'counter', 'Records that were not events, sent to aiops.dlq.v1', (r) => r.stats.deadLetters);
   metric('ready', 'gauge', 'Whether the sink consumes (1) or not (0), as /ready answers', (r) => (r.ready ? 1 : 0));
+  metric('state_loaded', 'gauge', 'Entries read from the sink state topic at start (active alerts, annotation ids)', (r) => r.stats.rebuilt);
+  lines.push('# HELP aiops_sink_stale_resolved_total Alerts resolved (Alertmanager) or regions closed (Grafana) because their source said nothing about them for the stale time', '# TYPE aiops_sink_stale_resolved_total counter');
+  sinks.forEach((sink, i) => {
+    const stale = staleCounts(sink);
+    if (stale) for (const kind of ['anomaly', 'slo'] as const) lines.push(`aiops_sink_stale_resolved_total{sink="${names[i] ?? ''}",kind="${kind}"} ${stale[kind]}`);
+  });
   return `${lines.join('\n')}\n`;
 }
 
 /**
  * `aiops sinks`: runs the configured sinks (AIOPS_SINKS, default alertmanager), each its own
- * consumer group on aiops.anomalies.v1 and aiops.slo.v1, with /health, /ready and /metrics.
+ * consumer group on aiops.anomalies.v1 and aiops.slo.v1, with /health, /ready and /metrics. The
+ * Alertmanager sink keeps its active alerts in aiops.sink.alertmanager.active and the Grafana sink
+ * its annotation ids in aiops.sink.grafana.annotations (both compacted); both resolve alerts whose
+ * source went silent (AIOPS_SINKS_STALE_ANOMALY_MS, AIOPS_SINKS_STALE_SLO_MS).
  */
 export async function runSinks(_argv: string[]): Promise<number> {
   const log = createLogger('aiops.sinks');
@@ -73,7 +96,7 @@ export async function runSinks(_argv: string[]): Promise<number> {
   const server = buildHealthServer({
     live: () => true,
     ready: () => runners.every((r) => r.ready),
-    metrics: async () => renderStats(runners, sinks.map((s) => s.name)),
+    metrics: async () => renderStats(runners, sinks.map((s) => s.name), sinks),
     detail: () => ({ sinks: sinks.map((s, i) => ({ name: s.name, ready: runners[i]?.ready ?? false, ...runners[i]?.stats })) }),
   });
   if (port > 0) await server.listen({ port, host: httpHost('sinks') });

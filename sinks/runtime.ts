@@ -1,7 +1,6 @@
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { deadLetterRecord, deadLetterTopic } from '../runtime/dead-letter.js';
 import { classifyKafkaError, connectionOf, verifyKafka } from '../runtime/kafka-connect.js';
-import { readToEnd } from '../runtime/read-to-end.js';
 import type { Logger } from '../runtime/logger.js';
 import { compressionFromEnv } from '../runtime/kafka-codecs.js';
 import { retry, retryKafka, sleep } from '../runtime/retry.js';
@@ -24,11 +23,13 @@ export interface Sink {
   /** Sink name: consumer group `aiops.sink.<name>`. */
   readonly name: string;
   /**
-   * Called once before consuming starts, with everything already on the topics (read_committed,
-   * from the beginning to the current end): lets a sink rebuild state (active alerts) it must not
-   * forget across restarts. Events from the committed offset on are delivered again afterwards.
+   * Called once before consuming starts: loads the state the sink must not forget across restarts
+   * (its compacted topics: the Alertmanager sink's active alerts, the Grafana sink's annotation
+   * ids); returns how many entries it loaded. Events from the committed offset on are delivered
+   * again afterwards. Reading a compacted set keeps start-up independent of the event topics'
+   * retention.
    */
-  rebuild?(events: readonly SinkEvent[]): Promise<void> | void;
+  rebuild?(): Promise<number | void> | number | void;
   /**
    * Delivers a batch in order; resolves once the target accepted all of it. A rejection is retried
    * (exponential backoff with jitter) until it succeeds or the sink stops; offsets are committed
@@ -69,6 +70,7 @@ export interface SinkStats {
   batches: number;
   retries: number;
   deadLetters: number;
+  /** Entries the sink loaded from its state topics at start. */
   rebuilt: number;
 }
 
@@ -122,21 +124,9 @@ export class SinkRunner {
     this.producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
     if (sink.rebuild) {
-      const events: SinkEvent[] = [];
-      for (const topic of this.topics) {
-        await readToEnd(kafka, topic, (partition, messages) => {
-          for (const m of messages) {
-            try {
-              events.push(decodeSinkEvent(topic, partition, m));
-            } catch {
-              // Dead-lettered when the consumer reaches it; nothing to rebuild from.
-            }
-          }
-        });
-      }
-      await sink.rebuild(events);
-      this.stats.rebuilt = events.length;
-      log.info({ events: events.length }, 'sink state rebuilt from the topics');
+      const loaded = await sink.rebuild();
+      this.stats.rebuilt = typeof loaded === 'number' ? loaded : 0;
+      log.info({ entries: this.stats.rebuilt }, 'sink state loaded');
     }
     const consumer = kafka.consumer({ groupId: `aiops.sink.${sink.name}`, readUncommitted: false, maxWaitTimeInMs: 200 });
     this.consumer = consumer;

@@ -1,9 +1,13 @@
+import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../runtime/logger.js';
 import type { AnomalyEvent } from '../../schemas/anomalies.js';
 import type { SloEvent } from '../../schemas/slo.js';
 import { authHeader } from '../credentials.js';
 import type { Credentials } from '../credentials.js';
+import { CompactedTopic } from '../compacted-topic.js';
 import type { Sink, SinkEvent } from '../runtime.js';
+import { defaultStaleness, EvidenceClock, Serial, span } from '../staleness.js';
+import type { AlertKind, StalenessOptions } from '../staleness.js';
 
 /** One alert as `POST /api/v2/alerts` takes it (Alertmanager's OpenAPI `postableAlert`). */
 export interface PostableAlert {
@@ -27,6 +31,35 @@ export interface AlertmanagerSinkOptions {
   readonly log: Logger;
   /** Wall clock, injectable for tests. */
   readonly now?: () => number;
+  /** Kafka of the active-set topic; without it the set is kept in memory only (tests). */
+  readonly kafka?: Kafka;
+  /** Compacted topic of the active alerts (default `aiops.sink.alertmanager.active`). */
+  readonly activeTopic?: string;
+  /** When an alert with no event about it is resolved as stale (default {@link defaultStaleness}). */
+  readonly staleness?: StalenessOptions;
+}
+
+export const defaultActiveTopic = 'aiops.sink.alertmanager.active';
+
+/** An entry of the active-set topic (key: the event id): the alert as last sent, and its kind. */
+export interface ActiveEntry {
+  readonly kind: AlertKind;
+  readonly alert: PostableAlert;
+}
+
+/** What the sink has done besides deliveries, for /metrics and tests. */
+export interface AlertmanagerSinkStats {
+  /** Alerts resolved as stale, per kind. */
+  stale: Record<AlertKind, number>;
+  /** Active alerts read from the active-set topic at start. */
+  loaded: number;
+}
+
+function parseEntry(value: Buffer): ActiveEntry {
+  const parsed = JSON.parse(value.toString('utf8')) as Partial<ActiveEntry>;
+  const alert = parsed.alert;
+  if ((parsed.kind !== 'anomaly' && parsed.kind !== 'slo') || !alert || typeof alert.labels !== 'object' || typeof alert.startsAt !== 'string') throw new Error('not an active alert');
+  return { kind: parsed.kind, alert: { labels: alert.labels, annotations: alert.annotations ?? {}, startsAt: alert.startsAt, endsAt: alert.endsAt ?? '' } };
 }
 
 const tierSeverity: Readonly<Record<SloEvent['tier'], string>> = { page: 'critical', ticket: 'warning', budget: 'critical' };
@@ -50,48 +83,80 @@ function duration(ms: number): string {
 /**
  * Sends anomaly and SLO events to Alertmanager as alerts. An OPEN/UPDATE or FIRING event makes
  * its alert active (endsAt a few resend intervals ahead, so alerts of a sink that died expire on
- * their own); RESOLVED sends it once more with endsAt = the event's time (now at the latest), and forgets it. Active
- * alerts are sent again every resend interval, so an Alertmanager that restarted (and lost its
- * in-memory alerts) has them back within one interval. Labels identify an alert and do not
- * change while it is active: alertname, service, severity (as the event opened) and the SLO and
- * tier, or the signal and metric.
+ * their own); RESOLVED sends it once more with endsAt = the event's time (now at the latest), and
+ * forgets it. Active alerts are sent again every resend interval, so an Alertmanager that
+ * restarted (and lost its in-memory alerts) has them back within one interval. Labels identify an
+ * alert and do not change while it is active: alertname, service, severity (as the event opened)
+ * and the SLO and tier, or the signal and metric.
+ *
+ * The active set is kept in a compacted topic (event id → {@link ActiveEntry}, a tombstone when
+ * the alert ends), written after Alertmanager accepted a batch and before `deliver` resolves,
+ * i.e. before the input offset is committed; a start reads only that topic. A crash between the
+ * post and the write, or between the write and the commit, replays the batch: Alertmanager takes
+ * the same alert again (same labels) and the set ends the same.
+ *
+ * Staleness: an active alert with no event about it for the stale time of its kind (evaluate
+ * repeats open states every `openStateHeartbeatMs` of data time, see ../staleness.ts) is resolved with
+ * endsAt = now and the annotations `resolved_reason: stale` and `stale_reason`, logged at info and
+ * counted; a later event about it makes it active again.
  */
 export class AlertmanagerSink implements Sink {
   readonly name = 'alertmanager';
   /** Active alerts by event id. */
   readonly active = new Map<string, PostableAlert>();
+  readonly stats: AlertmanagerSinkStats = { stale: { anomaly: 0, slo: 0 }, loaded: 0 };
+  private readonly kinds = new Map<string, AlertKind>();
   private readonly resendMs: number;
   private readonly now: () => number;
+  private readonly clock: EvidenceClock;
+  private readonly set: CompactedTopic<ActiveEntry> | undefined;
+  private readonly serial = new Serial();
+  private loading: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private resending: Promise<void> | undefined;
+  private ticking: Promise<void> | undefined;
 
   constructor(private readonly options: AlertmanagerSinkOptions) {
     this.resendMs = options.resendIntervalMs ?? 60_000;
     this.now = options.now ?? Date.now;
+    this.clock = new EvidenceClock(options.staleness ?? defaultStaleness, this.now);
+    this.set = options.kafka
+      ? new CompactedTopic<ActiveEntry>({ kafka: options.kafka, topic: options.activeTopic ?? defaultActiveTopic, log: options.log, what: 'active alerts', parse: parseEntry })
+      : undefined;
   }
 
-  /** Folds what is already on the topics into the active set and sends it, then starts resending. */
-  async rebuild(events: readonly SinkEvent[]): Promise<void> {
-    for (const e of events) if (e.kind !== 'measurement') this.fold(e);
-    this.options.log.info({ active: this.active.size }, 'active alerts rebuilt from the topics');
-    await this.resend().catch((error: unknown) => this.options.log.warn({ error: (error as Error).message }, 'Alertmanager not reachable; active alerts will be resent'));
+  /** The active-set topic, if the set is kept on Kafka. */
+  get activeTopic(): string | undefined {
+    return this.set?.topic;
+  }
+
+  /** Reads the active set from its topic and sends it, then starts resending; returns how many alerts it holds. */
+  async rebuild(): Promise<number> {
+    await this.load();
+    await this.serial.run(() => this.resend()).catch((error: unknown) => this.options.log.warn({ error: (error as Error).message }, 'Alertmanager not reachable; active alerts will be resent'));
     this.startTimer();
+    return this.stats.loaded;
   }
 
-  async deliver(events: readonly SinkEvent[]): Promise<void> {
+  deliver(events: readonly SinkEvent[]): Promise<void> {
     this.startTimer();
-    const changed = new Map<string, PostableAlert>();
-    for (const e of events) {
-      if (e.kind === 'measurement') continue;
-      const alert = this.fold(e);
-      changed.set(e.event.id, alert);
-    }
-    await this.post([...changed.values()]);
+    return this.serial.run(async () => {
+      await this.load();
+      const changed = new Map<string, PostableAlert>();
+      for (const e of events) {
+        if (e.kind === 'measurement') continue;
+        changed.set(e.event.id, this.fold(e));
+      }
+      await this.post([...changed.values()]);
+      await this.record(changed.keys());
+    });
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.ticking;
+    await this.set?.close();
+    this.loading = undefined;
   }
 
   /** Sends every active alert again with a fresh endsAt. */
@@ -102,12 +167,75 @@ export class AlertmanagerSink implements Sink {
     await this.post([...this.active.values()]);
   }
 
+  /** Resolves the active alerts whose source said nothing about them for their stale time. */
+  async resolveStale(): Promise<number> {
+    const due = this.clock.due().filter((d) => this.active.has(d.id));
+    if (due.length === 0) return 0;
+    const at = new Date(this.now()).toISOString();
+    const ended: PostableAlert[] = [];
+    for (const d of due) {
+      const alert = this.active.get(d.id) as PostableAlert;
+      alert.endsAt = at;
+      alert.annotations = { ...alert.annotations, resolved_reason: 'stale', stale_reason: `no event about it for ${span(d.silentMs)} (stale after ${span(this.clock.limit(d.kind))})` };
+      ended.push(alert);
+    }
+    await this.post(ended);
+    for (const d of due) {
+      this.active.delete(d.id);
+      this.kinds.delete(d.id);
+      this.clock.forget(d.id);
+      this.stats.stale[d.kind]++;
+      this.options.log.info({ event: d.id, kind: d.kind, silentMs: d.silentMs, reason: 'stale' }, `${d.kind} alert ${d.id} resolved as stale: no event about it for ${span(d.silentMs)}`);
+    }
+    await this.set?.write(due.map((d) => [d.id, null] as const)).catch((error: unknown) =>
+      this.options.log.warn({ error: (error as Error).message }, 'stale alerts could not be removed from the active-set topic; a restart resends them until they are stale again'),
+    );
+    return due.length;
+  }
+
+  private load(): Promise<void> {
+    if (!this.set) return Promise.resolve();
+    const set = this.set;
+    this.loading ??= (async () => {
+      const content = await set.open();
+      // What this process holds itself is at least as new as the topic.
+      for (const [id, entry] of content) {
+        if (this.active.has(id)) continue;
+        this.active.set(id, entry.alert);
+        this.kinds.set(id, entry.kind);
+        this.clock.seen(id, entry.kind);
+      }
+      this.stats.loaded = content.size;
+      this.options.log.info({ topic: set.topic, active: content.size }, 'active alerts read from the active-set topic');
+    })().catch((error: unknown) => {
+      this.loading = undefined;
+      throw error;
+    });
+    return this.loading;
+  }
+
+  /** Writes the alerts' current membership (the alert, or a tombstone) to the active-set topic. */
+  private async record(ids: Iterable<string>): Promise<void> {
+    if (!this.set) return;
+    const changes: (readonly [string, ActiveEntry | null])[] = [];
+    for (const id of ids) {
+      const alert = this.active.get(id);
+      const kind = this.kinds.get(id);
+      changes.push([id, alert && kind ? { kind, alert } : null]);
+    }
+    await this.set.write(changes);
+  }
+
   private startTimer(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      this.resending ??= this.resend()
+      this.ticking ??= this.serial
+        .run(async () => {
+          await this.resolveStale().catch((error: unknown) => this.options.log.warn({ error: (error as Error).message }, 'resolving stale alerts failed; next interval tries again'));
+          await this.resend();
+        })
         .catch((error: unknown) => this.options.log.warn({ error: (error as Error).message, active: this.active.size }, 'resending active alerts failed; next interval tries again'))
-        .finally(() => (this.resending = undefined));
+        .finally(() => (this.ticking = undefined));
     }, this.resendMs);
     this.timer.unref();
   }
@@ -122,9 +250,13 @@ export class AlertmanagerSink implements Sink {
       // Ended when the event says, but never later than now: a resolution must take effect.
       alert.endsAt = new Date(Math.min(this.now(), Math.max(e.event.timestamp, Date.parse(alert.startsAt)))).toISOString();
       this.active.delete(id);
+      this.kinds.delete(id);
+      this.clock.forget(id);
     } else {
       alert.endsAt = new Date(this.now() + 4 * this.resendMs).toISOString();
       this.active.set(id, alert);
+      this.kinds.set(id, e.kind);
+      this.clock.seen(id, e.kind);
     }
     return alert;
   }

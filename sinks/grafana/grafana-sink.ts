@@ -1,18 +1,17 @@
-import kafkajs from 'kafkajs';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { aiopsError } from '../../runtime/errors.js';
 import { kafkaConnectionFromEnv } from '../../runtime/kafka-config.js';
 import type { Logger } from '../../runtime/logger.js';
-import { readToEnd } from '../../runtime/read-to-end.js';
-import { compressionFromEnv } from '../../runtime/kafka-codecs.js';
-import { retryKafka } from '../../runtime/retry.js';
 import { processKafka } from '../../runtime/runner.js';
-import type { AnomalyEvent } from '../../schemas/anomalies.js';
-import type { SloEvent } from '../../schemas/slo.js';
+import { CompactedTopic } from '../compacted-topic.js';
 import { authHeader, Credentials } from '../credentials.js';
 import type { Sink, SinkEvent } from '../runtime.js';
+import { defaultStaleness, EvidenceClock, Serial, span, stalenessFromEnv } from '../staleness.js';
+import type { AlertKind, StalenessOptions } from '../staleness.js';
+import { annotationTags, iso, openingText, resolvedText } from './annotation-text.js';
+import type { EventOf } from './annotation-text.js';
 
-const { ConfigResourceTypes } = kafkajs;
+export { annotationTags, openingText, resolvedText } from './annotation-text.js';
 
 /*
  * Grafana's Annotations HTTP API, as this sink relies on it (Grafana docs "Annotations HTTP API",
@@ -46,6 +45,8 @@ export interface AnnotationMapping {
   readonly resolved: boolean;
   /** The annotation's text as last sent (the opening summary stays in the final text). */
   readonly text: string;
+  /** The event's kind (mappings written before it was recorded read as `slo`, the longer-lived kind, for staleness). */
+  readonly kind?: AlertKind;
 }
 
 export interface GrafanaSinkOptions {
@@ -62,6 +63,10 @@ export interface GrafanaSinkOptions {
   readonly name?: string;
   /** Timeout of one HTTP request (default 10 s). */
   readonly requestTimeoutMs?: number;
+  /** When an open region with no event about it is closed as stale (default {@link defaultStaleness}). */
+  readonly staleness?: StalenessOptions;
+  /** Wall clock, injectable for tests. */
+  readonly now?: () => number;
   readonly log: Logger;
 }
 
@@ -75,119 +80,21 @@ export interface GrafanaSinkStats {
   skipped: number;
   /** Events Grafana refused as a bad request (logged, not retried). */
   rejected: number;
+  /** Open regions closed as stale, per kind. */
+  stale: Record<AlertKind, number>;
 }
 
 export const defaultAnnotationsTopic = 'aiops.sink.grafana.annotations';
 
-type EventOf = Exclude<SinkEvent, { kind: 'measurement' }>;
 
 /** Grafana's answer to one request, as the sink acts on it. */
 type Answer = { readonly kind: 'ok'; readonly body: Record<string, unknown> } | { readonly kind: 'not-found' | 'rejected'; readonly status: number; readonly message: string };
 
-const tierSeverity: Readonly<Record<SloEvent['tier'], string>> = { page: 'critical', ticket: 'warning', budget: 'critical' };
-
-/** Longest value part of a `key:value` tag Grafana stores. */
-const TAG_VALUE_MAX = 100;
-
-function tag(key: string, value: string): string {
-  return `${key}:${value.slice(0, TAG_VALUE_MAX)}`;
-}
-
-function pct(x: number): string {
-  return `${(x * 100).toFixed(x * 100 >= 10 ? 1 : 3).replace(/\.?0+$/, '')}%`;
-}
-
-function num(x: number): string {
-  return Number.isFinite(x) ? String(Number(x.toPrecision(4))) : 'n/a';
-}
-
-function windowLength(ms: number): string {
-  return ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms / 60_000}m`;
-}
-
-/** A duration for people: 45s, 12m, 3h 5m. */
-function span(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m}m`;
-  return m % 60 === 0 ? `${Math.floor(m / 60)}h` : `${Math.floor(m / 60)}h ${m % 60}m`;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function where(e: AnomalyEvent): string {
-  return e.context.endpoint ? `${e.context.service} ${e.context.endpoint}` : e.context.service || e.signal;
-}
-
-function budgetLeft(e: SloEvent): string {
-  return `${pct(Math.max(0, e.budget_remaining))} of the error budget left${e.budget_remaining < 0 ? ` (overspent by ${pct(-e.budget_remaining)})` : ''}`;
-}
-
-/**
- * Tags of an event's annotation. Anomalies: `aiops`, `anomaly`, `service:<service>` and
- * `endpoint:<endpoint>` (when known), `metric:<metric>`, `severity:<info|warning|critical>`.
- * SLO alerts: `aiops`, `slo`, `service:<service>`, `slo:<name>`, `tier:<page|ticket|budget>`,
- * `severity:<critical|warning>` (page and budget are critical, ticket is warning, as in the
- * Alertmanager sink).
- */
-export function annotationTags(e: EventOf): string[] {
-  if (e.kind === 'anomaly') {
-    const a = e.event;
-    return [
-      'aiops',
-      'anomaly',
-      ...(a.context.service ? [tag('service', a.context.service)] : []),
-      ...(a.context.endpoint ? [tag('endpoint', a.context.endpoint)] : []),
-      tag('metric', a.metric),
-      tag('severity', a.severity),
-    ];
-  }
-  const s = e.event;
-  return ['aiops', 'slo', ...(s.service ? [tag('service', s.service)] : []), tag('slo', s.slo), tag('tier', s.tier), tag('severity', tierSeverity[s.tier])];
-}
-
-/** The summary an annotation opens with: what is wrong, with the numbers. */
-export function openingText(e: EventOf): string {
-  if (e.kind === 'anomaly') {
-    const a = e.event;
-    return (
-      `Anomaly in ${a.metric} of ${where(a)} (${a.severity}): ${num(a.actual_value)} where ${num(a.expected_value)} was expected ` +
-      `(interval ${num(a.lower)} to ${num(a.upper)}); score ${num(a.score)}, confidence ${num(a.confidence)}, ${a.detector} detector, ${a.mode} model.`
-    );
-  }
-  const s = e.event;
-  if (s.tier === 'budget') return `Error budget of ${s.slo} exhausted: the ${s.period} budget (objective ${pct(s.objective)}) has ${budgetLeft(s)}.`;
-  const exhaustion = s.projected_exhaustion === null ? '' : `; at this rate it runs out ${iso(s.projected_exhaustion)}`;
-  return (
-    `${s.slo} burns its error budget (${s.tier}): ${num(s.long_burn_rate)}x over ${windowLength(s.long_window_ms)} and ${num(s.short_burn_rate)}x over ` +
-    `${windowLength(s.short_window_ms)} (alerting at ${num(s.factor)}x; objective ${pct(s.objective)}, ${s.period}); ${budgetLeft(s)}${exhaustion}.`
-  );
-}
-
-/**
- * The final text of a region: the opening summary (as sent when it opened, or, when the sink never
- * saw it open, one built from the resolution) and a line on how it ended.
- */
-export function resolvedText(e: EventOf, opening: string | undefined): string {
-  const ended = `Resolved ${iso(e.event.timestamp)} after ${span(e.event.timestamp - e.event.started_at)}`;
-  if (e.kind === 'anomaly') {
-    const a = e.event;
-    const first = opening ?? `Anomaly in ${a.metric} of ${where(a)} since ${iso(a.started_at)}.`;
-    return `${first}\n${ended}: ${a.metric} at ${num(a.actual_value)}, ${num(a.expected_value)} expected.`;
-  }
-  const s = e.event;
-  const first = opening ?? (s.tier === 'budget' ? `Error budget of ${s.slo} exhausted since ${iso(s.started_at)}.` : `${s.slo} burned its error budget (${s.tier}) since ${iso(s.started_at)}.`);
-  return `${first}\n${ended}: ${num(s.long_burn_rate)}x over ${windowLength(s.long_window_ms)}, ${num(s.short_burn_rate)}x over ${windowLength(s.short_window_ms)}; ${budgetLeft(s)}.`;
-}
-
-function parseMapping(value: Buffer | null): AnnotationMapping | undefined {
-  if (value === null) return undefined;
+function parseMapping(value: Buffer): AnnotationMapping {
   const parsed = JSON.parse(value.toString('utf8')) as Partial<AnnotationMapping>;
   if (typeof parsed.annotationId !== 'number' || !Number.isInteger(parsed.annotationId)) throw new Error('no integer annotationId');
-  return { annotationId: parsed.annotationId, resolved: parsed.resolved === true, text: typeof parsed.text === 'string' ? parsed.text : '' };
+  const kind = parsed.kind === 'anomaly' || parsed.kind === 'slo' ? { kind: parsed.kind } : {};
+  return { annotationId: parsed.annotationId, resolved: parsed.resolved === true, text: typeof parsed.text === 'string' ? parsed.text : '', ...kind };
 }
 
 function reason(error: unknown): string {
@@ -219,15 +126,18 @@ function reason(error: unknown): string {
  */
 export class GrafanaSink implements Sink {
   readonly name: string;
-  readonly stats: GrafanaSinkStats = { created: 0, resolved: 0, skipped: 0, rejected: 0 };
+  readonly stats: GrafanaSinkStats = { created: 0, resolved: 0, skipped: 0, rejected: 0, stale: { anomaly: 0, slo: 0 } };
   private readonly base: string;
-  private readonly topic: string;
+  private readonly topic: CompactedTopic<AnnotationMapping>;
   private readonly mappings = new Map<string, AnnotationMapping>();
   /** Mappings changed in Grafana but not yet on the topic. */
   private readonly unrecorded = new Map<string, AnnotationMapping>();
-  private producer: Producer | undefined;
-  private producerConnected = false;
   private loading: Promise<void> | undefined;
+  private readonly now: () => number;
+  private readonly clock: EvidenceClock;
+  private readonly serial = new Serial();
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<unknown> | undefined;
 
   constructor(private readonly options: GrafanaSinkOptions) {
     let url: URL;
@@ -241,7 +151,9 @@ export class GrafanaSink implements Sink {
     if (url.username || url.password) throw aiopsError('CONFIG_INVALID', ['  - AIOPS_GRAFANA_URL: must not contain credentials; set AIOPS_GRAFANA_TOKEN or AIOPS_GRAFANA_USER/_PASSWORD']);
     this.base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
     this.name = options.name ?? 'grafana';
-    this.topic = options.mappingTopic ?? defaultAnnotationsTopic;
+    this.topic = new CompactedTopic({ kafka: options.kafka, topic: options.mappingTopic ?? defaultAnnotationsTopic, log: options.log, what: 'annotation mapping', parse: parseMapping });
+    this.now = options.now ?? Date.now;
+    this.clock = new EvidenceClock(options.staleness ?? defaultStaleness, this.now);
   }
 
   /** The annotation recorded for an event id, if any. */
@@ -254,91 +166,96 @@ export class GrafanaSink implements Sink {
     return this.mappings.size;
   }
 
-  /** Loads the map from the mapping topic (creating it, compacted, when missing). */
-  async rebuild(): Promise<void> {
+  /** Loads the map from the mapping topic (creating it, compacted, when missing); returns how many ids are mapped. */
+  async rebuild(): Promise<number> {
     await this.load();
+    this.startTimer();
+    return this.mappings.size;
   }
 
-  async deliver(events: readonly SinkEvent[]): Promise<void> {
-    await this.load();
-    let failure: unknown;
-    try {
-      for (const e of events) if (e.kind !== 'measurement') await this.apply(e);
-    } catch (error) {
-      failure = error;
-    }
-    // What Grafana already holds is recorded even when a later event failed, so the retry does not create it again.
-    try {
-      await this.record();
-    } catch (error) {
-      if (failure === undefined) throw new Error(`annotation ids could not be recorded on ${this.topic}: ${(error as Error).message}`, { cause: error });
-      this.options.log.warn({ error: (error as Error).message, topic: this.topic }, 'annotation ids could not be recorded; the retry records them');
-    }
-    if (failure !== undefined) throw failure;
+  deliver(events: readonly SinkEvent[]): Promise<void> {
+    this.startTimer();
+    return this.serial.run(async () => {
+      await this.load();
+      let failure: unknown;
+      try {
+        for (const e of events) if (e.kind !== 'measurement') await this.apply(e);
+      } catch (error) {
+        failure = error;
+      }
+      // What Grafana already holds is recorded even when a later event failed, so the retry does not create it again.
+      try {
+        await this.record();
+      } catch (error) {
+        if (failure === undefined) throw new Error(`annotation ids could not be recorded on ${this.topic.topic}: ${(error as Error).message}`, { cause: error });
+        this.options.log.warn({ error: (error as Error).message, topic: this.topic.topic }, 'annotation ids could not be recorded; the retry records them');
+      }
+      if (failure !== undefined) throw failure;
+    });
   }
 
   async close(): Promise<void> {
-    const producer = this.producer;
-    this.producer = undefined;
-    this.producerConnected = false;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.checking;
     this.loading = undefined;
-    await producer?.disconnect();
+    await this.topic.close();
+  }
+
+  /**
+   * Closes the open regions whose source said nothing about them for their stale time: `timeEnd`
+   * now and a last line saying so. Returns how many it closed.
+   */
+  closeStale(): Promise<number> {
+    return this.serial.run(async () => {
+      let closed = 0;
+      for (const d of this.clock.due()) {
+        const known = this.mappings.get(d.id);
+        if (!known || known.resolved) {
+          this.clock.forget(d.id);
+          continue;
+        }
+        const now = this.now();
+        const text = `${known.text}\nResolved as stale ${iso(now)}: no event about it for ${span(d.silentMs)} (stale after ${span(this.clock.limit(d.kind))}).`;
+        const answer = await this.send('PATCH', `/api/annotations/${known.annotationId}`, { timeEnd: now, text });
+        // Gone from Grafana, or refused: there is nothing left to close either way.
+        this.remember(d.id, { ...known, resolved: true, text: answer.kind === 'ok' ? text : known.text });
+        this.clock.forget(d.id);
+        this.stats.stale[d.kind]++;
+        closed++;
+        this.options.log.info({ event: d.id, kind: d.kind, silentMs: d.silentMs, reason: 'stale', annotationId: known.annotationId, status: answer.kind }, `${d.kind} region ${d.id} closed as stale: no event about it for ${span(d.silentMs)}`);
+      }
+      await this.record();
+      return closed;
+    });
+  }
+
+  private startTimer(): void {
+    const every = this.clock.shortest;
+    if (this.timer || every === undefined) return;
+    this.timer = setInterval(() => {
+      this.checking ??= this.closeStale()
+        .catch((error: unknown) => this.options.log.warn({ error: (error as Error).message }, 'closing stale regions failed; the next check tries again'))
+        .finally(() => (this.checking = undefined));
+    }, Math.max(1_000, Math.min(60_000, Math.floor(every / 4))));
+    this.timer.unref();
   }
 
   private load(): Promise<void> {
-    this.loading ??= this.loadOnce().catch((error: unknown) => {
+    this.loading ??= (async () => {
+      const loaded = await this.topic.open();
+      // Whatever this process recorded itself is at least as new as the topic.
+      for (const [key, mapping] of loaded) {
+        if (this.mappings.has(key)) continue;
+        this.mappings.set(key, mapping);
+        if (!mapping.resolved) this.clock.seen(key, mapping.kind ?? 'slo');
+      }
+      this.options.log.info({ topic: this.topic.topic, mapped: this.mappings.size, open: this.clock.size }, 'annotation mappings loaded');
+    })().catch((error: unknown) => {
       this.loading = undefined;
       throw error;
     });
     return this.loading;
-  }
-
-  private async loadOnce(): Promise<void> {
-    const { kafka, log } = this.options;
-    await retryKafka(
-      `grafana sink: creating or checking ${this.topic}`,
-      async () => {
-        const admin = kafka.admin();
-        await admin.connect();
-        try {
-          if (!(await admin.listTopics()).includes(this.topic)) {
-            const created = await admin.createTopics({ topics: [{ topic: this.topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }], waitForLeaders: true });
-            if (created) log.info({ topic: this.topic }, 'annotation mapping topic created (compacted)');
-          } else {
-            const described = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: this.topic, configNames: ['cleanup.policy'] }], includeSynonyms: false });
-            const policy = described.resources[0]?.configEntries.find((c) => c.configName === 'cleanup.policy')?.configValue;
-            if (!policy?.includes('compact')) log.warn({ topic: this.topic, policy }, 'annotation mapping topic is not compacted: mappings may expire and replays then create annotations again');
-          }
-        } finally {
-          await admin.disconnect();
-        }
-      },
-      { onRetry: (error, attempt, delayMs) => log.warn({ attempt, delayMs, error: (error as Error).message }, 'broker not ready for the annotation mapping topic; retrying') },
-    );
-    this.producer ??= kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    if (!this.producerConnected) {
-      await this.producer.connect();
-      this.producerConnected = true;
-    }
-    const loaded = new Map<string, AnnotationMapping>();
-    let bad = 0;
-    await readToEnd(kafka, this.topic, (_partition, messages) => {
-      for (const m of messages) {
-        const key = m.key?.toString('utf8');
-        if (!key) continue;
-        try {
-          const mapping = parseMapping(m.value);
-          if (mapping) loaded.set(key, mapping);
-          else loaded.delete(key);
-        } catch {
-          bad++;
-        }
-      }
-    });
-    // Whatever this process recorded itself is at least as new as the topic.
-    for (const [key, mapping] of loaded) if (!this.mappings.has(key)) this.mappings.set(key, mapping);
-    if (bad > 0) log.warn({ topic: this.topic, bad }, 'unreadable annotation mappings ignored');
-    log.info({ topic: this.topic, mapped: this.mappings.size }, 'annotation mappings loaded');
   }
 
   private remember(eventId: string, mapping: AnnotationMapping): void {
@@ -349,9 +266,8 @@ export class GrafanaSink implements Sink {
   /** Writes the unrecorded mappings to the topic and waits for the broker's acknowledgement. */
   private async record(): Promise<void> {
     if (this.unrecorded.size === 0) return;
-    if (!this.producer) throw new Error('sink is closed');
     const entries = [...this.unrecorded];
-    await this.producer.send({ topic: this.topic, acks: -1, compression: compressionFromEnv().type, messages: entries.map(([key, mapping]) => ({ key, value: JSON.stringify(mapping) })) });
+    await this.topic.write(entries);
     for (const [key, mapping] of entries) if (this.unrecorded.get(key) === mapping) this.unrecorded.delete(key);
   }
 
@@ -359,6 +275,8 @@ export class GrafanaSink implements Sink {
     const id = e.event.id;
     const state = e.event.state;
     const known = this.mappings.get(id);
+    if (state === 'RESOLVED') this.clock.forget(id);
+    else if (!known?.resolved) this.clock.seen(id, e.kind);
     if (state === 'UPDATE' || ((state === 'OPEN' || state === 'FIRING') && known) || (state === 'RESOLVED' && known?.resolved)) {
       this.stats.skipped++;
       return;
@@ -369,7 +287,7 @@ export class GrafanaSink implements Sink {
       const answer = await this.send('POST', '/api/annotations', { ...dashboard, time: e.event.started_at, tags: annotationTags(e), text });
       const annotationId = this.createdId(e, answer);
       if (annotationId === undefined) return;
-      this.remember(id, { annotationId, resolved: false, text });
+      this.remember(id, { annotationId, resolved: false, text, kind: e.kind });
       this.stats.created++;
       return;
     }
@@ -378,7 +296,7 @@ export class GrafanaSink implements Sink {
       const text = resolvedText(e, known.text || undefined);
       const answer = await this.send('PATCH', `/api/annotations/${known.annotationId}`, { timeEnd, text });
       if (answer.kind === 'ok') {
-        this.remember(id, { annotationId: known.annotationId, resolved: true, text });
+        this.remember(id, { annotationId: known.annotationId, resolved: true, text, kind: e.kind });
         this.stats.resolved++;
         return;
       }
@@ -390,7 +308,7 @@ export class GrafanaSink implements Sink {
     const answer = await this.send('POST', '/api/annotations', { ...dashboard, time: e.event.started_at, timeEnd, tags: annotationTags(e), text });
     const annotationId = this.createdId(e, answer);
     if (annotationId === undefined) return;
-    this.remember(id, { annotationId, resolved: true, text });
+    this.remember(id, { annotationId, resolved: true, text, kind: e.kind });
     this.stats.created++;
     this.stats.resolved++;
   }
@@ -461,12 +379,16 @@ export class GrafanaSink implements Sink {
 export function grafanaSinkFromEnv(env: NodeJS.ProcessEnv, log: Logger): GrafanaSink {
   if (!env.AIOPS_GRAFANA_URL) throw aiopsError('CONFIG_INVALID', ['  - AIOPS_GRAFANA_URL: required when the grafana sink is enabled (AIOPS_SINKS)']);
   const credentials = Credentials.fromEnv('AIOPS_GRAFANA', 'Bearer', env);
+  const problems: string[] = [];
+  const staleness = stalenessFromEnv(env, problems);
+  if (problems.length > 0) throw aiopsError('CONFIG_INVALID', [problems.join('\n')]);
   const connection = kafkaConnectionFromEnv(env);
   return new GrafanaSink({
     url: env.AIOPS_GRAFANA_URL,
     ...(credentials ? { credentials } : {}),
     ...(env.AIOPS_GRAFANA_DASHBOARD_UID ? { dashboardUid: env.AIOPS_GRAFANA_DASHBOARD_UID } : {}),
     ...(env.AIOPS_GRAFANA_ANNOTATIONS_TOPIC ? { mappingTopic: env.AIOPS_GRAFANA_ANNOTATIONS_TOPIC } : {}),
+    staleness,
     kafka: processKafka(connection, 'aiops-sink-grafana'),
     log,
   });

@@ -54,6 +54,7 @@ describe.skipIf(externalEndpoints() !== undefined)('Alertmanager sink (real Aler
   const run = randomUUID().slice(0, 8);
   const anomaliesTopic = `test.anomalies.${run}`;
   const sloTopic = `test.slo.${run}`;
+  const activeTopic = `test.alertmanager.active.${run}`;
   const config = loadStackConfig();
   const notifications: { status: string; alerts: { status: string; labels: Record<string, string> }[] }[] = [];
   let webhook: Server;
@@ -110,7 +111,14 @@ describe.skipIf(externalEndpoints() !== undefined)('Alertmanager sink (real Aler
     runner = new SinkRunner({
       kafka: kafkaClient(endpoints.kafkaBrokers),
       topics: [anomaliesTopic, sloTopic],
-      sink: new AlertmanagerSink({ url: endpoints.alertmanager, resendIntervalMs: 5_000, runbookUrl: 'https://runbooks.example/{service}', log: createLogger('test.sink') }),
+      sink: new AlertmanagerSink({
+        url: endpoints.alertmanager,
+        resendIntervalMs: 5_000,
+        runbookUrl: 'https://runbooks.example/{service}',
+        kafka: kafkaClient(endpoints.kafkaBrokers),
+        activeTopic,
+        log: createLogger('test.sink'),
+      }),
       log: createLogger('test.sink'),
       maxBackoffMs: 2_000,
     });
@@ -152,28 +160,71 @@ describe.skipIf(externalEndpoints() !== undefined)('Alertmanager sink (real Aler
     await restartAlertmanager(process.env.AIOPS_TEST_AM_CONFIG);
     expect(runner.stats.retries).toBeGreaterThan(0);
     // Back up with empty memory: the retried batches and the periodic resend restore exactly the active set.
+    // The batches are delivered one after another (each also recorded in the active set): wait for the last one.
+    const want = ['payments', `search-${run}`].sort();
     const active = await eventually(
       'active alerts restored',
       async () => {
         const list = await alerts();
         const names = list.map((a) => a.labels.service ?? a.labels.slo).sort();
-        return names.length === 2 ? names : undefined;
+        return JSON.stringify(names) === JSON.stringify(want) ? names : undefined;
       },
       { timeoutMs: 60_000 },
     );
-    expect(active).toEqual(['payments', `search-${run}`].sort());
+    expect(active).toEqual(want);
     const slos = (await (await fetch(`${endpoints.alertmanager}/api/v2/alerts?active=true`)).json()) as AmAlert[];
     const page = slos.find((a) => a.labels.slo === `payments-availability-${run}`);
     expect(page?.labels).toMatchObject({ alertname: 'AiopsSloBurnRate', severity: 'critical', tier: 'page', team: 'payments' });
     expect((await alerts()).some((a) => a.labels.service === `cart-${run}`)).toBe(false);
   }, 300_000);
 
-  it('rebuilds its active alerts from the topics after a restart of the sink', async () => {
+  it('restarts from the compacted active set alone: the resolved alert is not in it', async () => {
     await runner.stop();
-    const sink = new AlertmanagerSink({ url: endpoints.alertmanager, resendIntervalMs: 5_000, log: createLogger('test.sink') });
+    const sink = new AlertmanagerSink({ url: endpoints.alertmanager, resendIntervalMs: 5_000, kafka: kafkaClient(endpoints.kafkaBrokers), activeTopic, log: createLogger('test.sink') });
     runner = new SinkRunner({ kafka: kafkaClient(endpoints.kafkaBrokers), topics: [anomaliesTopic, sloTopic], sink, log: createLogger('test.sink'), maxBackoffMs: 2_000 });
     await runner.start();
+    // Six events are on the event topics; the set holds the two alerts still active, and that is all a start reads.
+    expect(sink.activeTopic).toBe(activeTopic);
+    expect(runner.stats.rebuilt).toBe(2);
+    expect(sink.stats.loaded).toBe(2);
     expect([...sink.active.values()].map((a) => a.labels.service ?? '').sort()).toEqual(['payments', `search-${run}`].sort());
-    expect(runner.stats.rebuilt).toBe(6);
+    expect([...sink.active.values()].some((a) => a.labels.service === `cart-${run}`)).toBe(false);
   });
+
+  it('resolves alerts whose source went silent as stale, says so, and a restart does not resend them', async () => {
+    // The alerts of the set stand for a process that is gone: no event about them comes any more.
+    await runner.stop();
+    const notified = notifications.length;
+    const sink = new AlertmanagerSink({
+      url: endpoints.alertmanager,
+      resendIntervalMs: 2_000,
+      staleness: { anomalyMs: 6_000, sloMs: 10_000 },
+      kafka: kafkaClient(endpoints.kafkaBrokers),
+      activeTopic,
+      log: createLogger('test.sink'),
+    });
+    runner = new SinkRunner({ kafka: kafkaClient(endpoints.kafkaBrokers), topics: [anomaliesTopic, sloTopic], sink, log: createLogger('test.sink'), maxBackoffMs: 2_000 });
+    await runner.start();
+    expect(sink.active.size).toBe(2);
+    await eventually('anomaly alert resolved as stale', async () => (sink.stats.stale.anomaly === 1 ? true : undefined), { timeoutMs: 30_000 });
+    await eventually('both resolved as stale', async () => (sink.stats.stale.slo === 1 && (await alerts()).length === 0 ? true : undefined), { timeoutMs: 30_000 });
+    const resolved = await eventually('resolved notifications with the stale reason', async () => {
+      const ended = notifications.slice(notified).flatMap((n) => n.alerts as { status: string; labels: Record<string, string>; annotations?: Record<string, string> }[]).filter((a) => a.status === 'resolved');
+      const names = [...new Set(ended.map((a) => a.labels.service ?? ''))].sort();
+      return names.length === 2 ? ended : undefined;
+    });
+    expect(sink.stats.stale).toEqual({ anomaly: 1, slo: 1 });
+    expect(resolved.every((a) => a.annotations?.resolved_reason === 'stale')).toBe(true);
+    expect(resolved.find((a) => a.labels.service === `search-${run}`)?.annotations?.stale_reason).toMatch(/^no event about it for \d+s \(stale after 6s\)$/);
+
+    // The set now holds tombstones: the next start has nothing to resend.
+    await runner.stop();
+    const next = new AlertmanagerSink({ url: endpoints.alertmanager, resendIntervalMs: 2_000, kafka: kafkaClient(endpoints.kafkaBrokers), activeTopic, log: createLogger('test.sink') });
+    runner = new SinkRunner({ kafka: kafkaClient(endpoints.kafkaBrokers), topics: [anomaliesTopic, sloTopic], sink: next, log: createLogger('test.sink'), maxBackoffMs: 2_000 });
+    await runner.start();
+    expect(runner.stats.rebuilt).toBe(0);
+    expect(next.active.size).toBe(0);
+    await sleep(3_000);
+    expect(await alerts()).toEqual([]);
+  }, 120_000);
 });
