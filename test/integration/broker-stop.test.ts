@@ -199,6 +199,8 @@ describe.skipIf(externalEndpoints() !== undefined)('a 30-second broker stop on l
     const inner = buckets.slice(1, -1);
     const table = inner.map((b) => ({ t: Math.round((b - stoppedAt) / 1_000), sent: sent.get(b)?.[0] ?? 0, got: got.get(b) ?? 0 }));
     process.stderr.write(`[broker-stop] per-bucket counts, seconds from the stop: sent/counted\n  ${table.map((r) => `${r.t}s:${r.sent}/${r.got}`).join(' ')}\n`);
+    const counters = (await (processes[0] as RunningProcess).runner.stats()).counters;
+    process.stderr.write(`[broker-stop] ingest: out_of_order_points ${counters.out_of_order_points ?? 0}, late_points ${counters.late_points ?? 0}\n`);
     for (const row of table) expect(Math.abs(row.got - row.sent), JSON.stringify(row)).toBeLessThanOrEqual(TOLERANCE);
     expect(readiness.some((s) => s !== 200), `ingest /ready during the outage: ${readiness.join(',')}`).toBe(true);
 
