@@ -13,6 +13,7 @@ import { kafkaConnectionFromEnv } from '../runtime/kafka-config.js';
 import { verifyKafka } from '../runtime/kafka-connect.js';
 import { retryKafka } from '../runtime/retry.js';
 import { processKafka } from '../runtime/runner.js';
+import { defaultActiveTopic } from '../sinks/alertmanager/alertmanager-sink.js';
 import { defaultAnnotationsTopic } from '../sinks/grafana/grafana-sink.js';
 
 const { ConfigResourceTypes } = kafkajs;
@@ -52,8 +53,8 @@ export const topicDefaults: TopicOptions = Object.freeze({ partitions: 6, replic
 
 /**
  * The platform's topics. The changelogs have as many partitions as their input topics (a task's
- * state lives in the changelog partition of its input partition); the Grafana sink's id map has
- * one, as the sink creates it.
+ * state lives in the changelog partition of its input partition); the sinks' state topics (the
+ * Grafana sink's id map, the Alertmanager sink's active alerts) have one, as the sinks create them.
  */
 export function platformTopics(options: TopicOptions = topicDefaults): PlatformTopic[] {
   const isr: Record<string, string> = options.minInsyncReplicas === undefined ? {} : { 'min.insync.replicas': String(options.minInsyncReplicas) };
@@ -65,6 +66,7 @@ export function platformTopics(options: TopicOptions = topicDefaults): PlatformT
     compacted('aiops.ingest.state', options.partitions),
     compacted('aiops.evaluate.state', options.partitions),
     compacted(defaultAnnotationsTopic, 1),
+    compacted(defaultActiveTopic, 1),
   ];
 }
 

@@ -23,25 +23,26 @@ function fakeAdmin(existing: Record<string, { partitions: number; policy: string
 describe('aiops topics create', () => {
   it('names every platform topic once: changelogs and the Grafana id map compacted, event topics with retention', () => {
     const topics = platformTopics({ ...topicDefaults, partitions: 12, minInsyncReplicas: 2 });
-    expect(topics.map((t) => t.name)).toEqual(['otlp_metrics', 'aiops.signals.v1', 'aiops.signal-values.v1', 'aiops.anomalies.v1', 'aiops.slo.v1', 'aiops.measurements.v1', 'aiops.dlq.v1', 'aiops.ingest.state', 'aiops.evaluate.state', 'aiops.sink.grafana.annotations']);
-    expect(topics.filter((t) => t.config['cleanup.policy'] === 'compact').map((t) => t.name)).toEqual(['aiops.ingest.state', 'aiops.evaluate.state', 'aiops.sink.grafana.annotations']);
+    expect(topics.map((t) => t.name)).toEqual(['otlp_metrics', 'aiops.signals.v1', 'aiops.signal-values.v1', 'aiops.anomalies.v1', 'aiops.slo.v1', 'aiops.measurements.v1', 'aiops.dlq.v1', 'aiops.ingest.state', 'aiops.evaluate.state', 'aiops.sink.grafana.annotations', 'aiops.sink.alertmanager.active']);
+    expect(topics.filter((t) => t.config['cleanup.policy'] === 'compact').map((t) => t.name)).toEqual(['aiops.ingest.state', 'aiops.evaluate.state', 'aiops.sink.grafana.annotations', 'aiops.sink.alertmanager.active']);
     expect(topics.find((t) => t.name === 'aiops.anomalies.v1')?.config).toEqual({ 'retention.ms': '604800000', 'min.insync.replicas': '2' });
     expect(topics.find((t) => t.name === 'otlp_metrics')?.config['retention.ms']).toBe('86400000');
     // A changelog partition holds the state of the same input partition: the counts must match.
     expect(topics.find((t) => t.name === 'aiops.ingest.state')?.partitions).toBe(12);
     expect(topics.find((t) => t.name === 'aiops.sink.grafana.annotations')?.partitions).toBe(1);
+    expect(topics.find((t) => t.name === 'aiops.sink.alertmanager.active')?.partitions).toBe(1);
   });
 
   it('creates what is missing and leaves what exists, reporting a different partition count', async () => {
     const { admin, created } = fakeAdmin({ otlp_metrics: { partitions: 4, policy: 'delete' } });
     const outcomes = await createPlatformTopics(admin, { ...topicDefaults, partitions: 6, replicationFactor: 3 });
     expect(created.map((t) => t.topic)).not.toContain('otlp_metrics');
-    expect(created).toHaveLength(9);
+    expect(created).toHaveLength(10);
     expect(created.every((t) => t.replicationFactor === 3)).toBe(true);
     expect(outcomes.find((o) => o.name === 'otlp_metrics')).toEqual({ name: 'otlp_metrics', action: 'exists', notes: [expect.stringContaining('has 4 partitions, 6 asked')] });
     // A second run changes nothing.
     const again = await createPlatformTopics(admin, { ...topicDefaults, partitions: 6, replicationFactor: 3 });
-    expect(created).toHaveLength(9);
+    expect(created).toHaveLength(10);
     expect(again.every((o) => o.action === 'exists')).toBe(true);
   });
 
