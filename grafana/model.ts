@@ -19,6 +19,8 @@ export interface PromTarget {
   readonly legend?: string;
   /** An instant query (stat and table panels), else a range query. */
   readonly instant?: boolean;
+  /** `heatmap`: the series are histogram buckets by `le` (heatmap panels). */
+  readonly format?: 'heatmap';
 }
 
 /** A Jaeger search: the traces of a service (optionally one operation, tags in logfmt). */
@@ -30,9 +32,20 @@ export interface JaegerTarget {
   readonly limit: number;
 }
 
-export type Target = PromTarget | JaegerTarget;
+/** Jaeger's service dependencies over the dashboard's time range (`/api/dependencies`), for a node graph. */
+export interface JaegerDependenciesTarget {
+  readonly kind: 'jaeger-dependencies';
+}
 
-export type PanelType = 'timeseries' | 'stat' | 'table' | 'state-timeline' | 'text';
+export type Target = PromTarget | JaegerTarget | JaegerDependenciesTarget;
+
+export type PanelType = 'timeseries' | 'stat' | 'table' | 'state-timeline' | 'text' | 'heatmap' | 'nodeGraph';
+
+/** A link shown on a panel (or a dashboard): `$variables` and `${__url_time_range}` carry the view over. */
+export interface LinkSpec {
+  readonly title: string;
+  readonly url: string;
+}
 
 export interface PanelSpec {
   readonly title: string;
@@ -51,6 +64,10 @@ export interface PanelSpec {
   readonly content?: string;
   /** Field overrides by series name (e.g. dashed band edges). */
   readonly overrides?: readonly unknown[];
+  /** Links to other dashboards with the variables filled in. */
+  readonly links?: readonly LinkSpec[];
+  /** A fixed colour for every value (a table's text: error traces in red). */
+  readonly color?: string;
 }
 
 export interface VariableSpec {
@@ -73,11 +90,16 @@ export interface DashboardSpec {
   readonly uid: string;
   readonly title: string;
   readonly description: string;
+  /**
+   * What to look at first during an incident (markdown): a text panel at the top, and appended
+   * to the dashboard's description.
+   */
+  readonly firstLook: string;
   readonly tags: readonly string[];
   readonly variables: readonly VariableSpec[];
   readonly annotations: readonly AnnotationSpec[];
   readonly panels: readonly PanelSpec[];
-  readonly links?: readonly { title: string; url: string }[];
+  readonly links?: readonly LinkSpec[];
 }
 
 export const prom = (expr: string, legend?: string, instant?: boolean): PromTarget => ({ kind: 'prometheus', expr, ...(legend ? { legend } : {}), ...(instant ? { instant } : {}) });
@@ -87,13 +109,15 @@ const refIds = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 function targetJson(t: Target, i: number): Record<string, unknown> {
   const refId = refIds[i] ?? `T${i}`;
   if (t.kind === 'prometheus') {
-    return { refId, datasource: datasources.prometheus, expr: t.expr, legendFormat: t.legend ?? '__auto', range: !t.instant, instant: Boolean(t.instant), editorMode: 'code' };
+    return { refId, datasource: datasources.prometheus, expr: t.expr, legendFormat: t.legend ?? '__auto', range: !t.instant, instant: Boolean(t.instant), editorMode: 'code', ...(t.format ? { format: t.format } : {}) };
   }
+  // Grafana's Jaeger data source answers this query type from /api/dependencies (a node graph frame).
+  if (t.kind === 'jaeger-dependencies') return { refId, datasource: datasources.jaeger, queryType: 'dependencyGraph' };
   return { refId, datasource: datasources.jaeger, queryType: 'search', service: t.service, ...(t.operation ? { operation: t.operation } : {}), ...(t.tags ? { tags: t.tags } : {}), limit: t.limit };
 }
 
 function panelJson(p: PanelSpec, id: number, x: number, y: number): Record<string, unknown> {
-  const jaeger = p.targets.some((t) => t.kind === 'jaeger');
+  const jaeger = p.targets.some((t) => t.kind !== 'prometheus');
   const datasource = p.type === 'text' ? undefined : jaeger ? datasources.jaeger : datasources.prometheus;
   const defaults: Record<string, unknown> = {
     ...(p.unit ? { unit: p.unit } : {}),
@@ -101,6 +125,8 @@ function panelJson(p: PanelSpec, id: number, x: number, y: number): Record<strin
     ...(p.max !== undefined ? { max: p.max } : {}),
     thresholds: { mode: 'absolute', steps: (p.thresholds ?? [{ value: null, color: 'green' }]).map((s) => ({ color: s.color, value: s.value })) },
     ...(p.type === 'timeseries' ? { custom: { drawStyle: 'line', lineWidth: 1, fillOpacity: 0, showPoints: 'never', spanNulls: false, thresholdsStyle: { mode: p.thresholds ? 'line' : 'off' } } } : {}),
+    ...(p.type === 'heatmap' ? { custom: { scaleDistribution: { type: 'linear' }, hideFrom: { legend: false, tooltip: false, viz: false } } } : {}),
+    ...(p.color ? { color: { mode: 'fixed', fixedColor: p.color }, ...(p.type === 'table' ? { custom: { cellOptions: { type: 'color-text' } } } : {}) } : {}),
   };
   const options: Record<string, unknown> =
     p.type === 'timeseries'
@@ -111,7 +137,21 @@ function panelJson(p: PanelSpec, id: number, x: number, y: number): Record<strin
           ? { showValue: 'never', mergeValues: true, legend: { displayMode: 'list', placement: 'bottom', showLegend: true } }
           : p.type === 'text'
             ? { mode: 'markdown', content: p.content ?? '' }
-            : { showHeader: true, cellHeight: 'sm' };
+            : p.type === 'heatmap'
+              ? {
+                  // The buckets come as they are (format heatmap); Grafana does not re-bucket them.
+                  calculate: false,
+                  yAxis: { axisPlacement: 'left', unit: p.unit ?? 'short' },
+                  rowsFrame: { layout: 'auto' },
+                  color: { mode: 'scheme', scheme: 'Oranges', steps: 64, exponent: 0.5, fill: 'dark-orange', reverse: false },
+                  cellGap: 1,
+                  filterValues: { le: 1e-9 },
+                  tooltip: { mode: 'single', yHistogram: true },
+                  legend: { show: true },
+                }
+              : p.type === 'nodeGraph'
+                ? { nodes: {}, edges: {} }
+                : { showHeader: true, cellHeight: 'sm' };
   return {
     id,
     type: p.type,
@@ -122,6 +162,7 @@ function panelJson(p: PanelSpec, id: number, x: number, y: number): Record<strin
     ...(p.targets.length > 0 ? { targets: p.targets.map(targetJson) } : {}),
     fieldConfig: { defaults, overrides: p.overrides ?? [] },
     options,
+    ...(p.links ? { links: p.links.map((l) => ({ title: l.title, url: l.url, targetBlank: false })) } : {}),
   };
 }
 
@@ -148,12 +189,22 @@ function annotationJson(a: AnnotationSpec): Record<string, unknown> {
   return { name: a.name, datasource: datasources.grafana, enable: true, iconColor: a.color, target: { type: 'tags', tags: [...a.tags], matchAny: false, limit: 500 } };
 }
 
+/** The text panel at the top of every dashboard: what to look at first during an incident. */
+function firstLookPanel(d: DashboardSpec): PanelSpec {
+  return { title: 'During an incident, look here first', type: 'text', description: 'Where to start on this dashboard when something is wrong.', w: 24, h: 4, targets: [], content: d.firstLook };
+}
+
+/** The dashboard's description with its first-look advice (markdown emphasis dropped). */
+function descriptionOf(d: DashboardSpec): string {
+  return `${d.description} First: ${d.firstLook.replace(/\*\*|`/g, '').replace(/\s+/g, ' ').trim()}`;
+}
+
 /** The dashboard JSON Grafana's file provisioning loads; panels laid out in rows of 24 columns. */
 export function dashboardJson(d: DashboardSpec): Record<string, unknown> {
   let x = 0;
   let y = 0;
   let rowHeight = 0;
-  const panels = d.panels.map((p, i) => {
+  const panels = [firstLookPanel(d), ...d.panels].map((p, i) => {
     if (x + p.w > 24) {
       x = 0;
       y += rowHeight;
@@ -167,7 +218,7 @@ export function dashboardJson(d: DashboardSpec): Record<string, unknown> {
   return {
     uid: d.uid,
     title: d.title,
-    description: d.description,
+    description: descriptionOf(d),
     tags: [...d.tags],
     editable: true,
     graphTooltip: 1,
@@ -213,7 +264,7 @@ export function resolveQueries(dashboards: readonly DashboardSpec[], values: Rea
     for (const v of d.variables) out.push({ dashboard: d.uid, panel: `variable ${v.name}`, target: prom(fill(v.query)) });
     for (const p of d.panels) {
       for (const t of p.targets) {
-        const target: Target = t.kind === 'prometheus' ? { ...t, expr: fill(t.expr) } : { ...t, service: fill(t.service), ...(t.tags ? { tags: fill(t.tags) } : {}) };
+        const target: Target = t.kind === 'prometheus' ? { ...t, expr: fill(t.expr) } : t.kind === 'jaeger' ? { ...t, service: fill(t.service), ...(t.tags ? { tags: fill(t.tags) } : {}) } : t;
         out.push({ dashboard: d.uid, panel: p.title, target });
       }
     }

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { demoFaults } from '../../cli/demo-command.js';
 import { dashboards } from '../../grafana/dashboards.js';
 import { resolveQueries } from '../../grafana/model.js';
+import { inventoryServiceName } from '../../producers/demo-app/inventory.js';
 import { sleep } from '../../runtime/retry.js';
 import { externalEndpoints } from '../../stack/clients/index.js';
 import { projectRoot } from '../../stack/index.js';
@@ -25,7 +27,8 @@ interface JaegerSpan {
  * Alertmanager and the trace store on its own:
  * - anomaly: the latency spike becomes an anomaly event and an AiopsAnomaly alert (p95 of /api/users);
  * - error path: failed orders leave error traces with the exception in Jaeger, and page;
- * - SLO breach: the error burst exhausts the availability budget: a critical AiopsSloErrorBudgetExhausted alert.
+ * - SLO breach: the error burst pages, and evaluate projects when the budget runs out;
+ * - two services: the shop calls inventory for every order, an edge of the service graph.
  * (The happy path, request → trace → metrics in Prometheus and on Kafka, is test/e2e/demo-app.test.ts.)
  * Then every query of the Grafana dashboards runs against the real Prometheus and Jaeger over the
  * demo's time range, and each must return data.
@@ -86,20 +89,54 @@ describe.skipIf(externalEndpoints() !== undefined)('the main job: faults in live
       .find((s) => s.operationName === 'POST /api/orders' && s.tags.some((t) => t.key === 'otel.status_code' && t.value === 'ERROR') && s.logs.some((l) => l.fields.some((f) => f.key === 'event' && f.value === 'exception')));
     expect(failed, `error traces: ${traces.length}`).toBeDefined();
 
+    // The projected budget exhaustion from the error burst (demoFaults[1]) on: evaluate's gauge
+    // holds a Unix time from the burst (now, once the few minutes' budget is overspent) to at
+    // most the 7-day period ahead. Before the burst no bad event, so no projection.
+    const burstFrom = (started + demoFaults[1].at) / 1000;
+    const projection = (await promRange(endpoints.prometheus, 'aiops_slo_budget_exhausted_at_seconds{service="demo-shop", slo="demo-shop-availability"}', started / 1000, Date.now() / 1000)).flatMap((r) => r.values);
+    expect(projection.length, 'aiops_slo_budget_exhausted_at_seconds after the error burst').toBeGreaterThan(0);
+    for (const [at, value] of projection) {
+      expect(Number(value)).toBeGreaterThanOrEqual(burstFrom);
+      expect(Number(value)).toBeLessThanOrEqual(at + 7 * 86_400);
+    }
+
+    // The service graph's edge, shop → inventory: in Jaeger's dependencies and in the span metrics.
+    const deps = await fetch(`${endpoints.traceQuery}/api/dependencies?endTs=${Date.now()}&lookback=${Date.now() - started}`);
+    const links = ((await deps.json()) as { data: { parent: string; child: string; callCount: number }[] }).data;
+    expect(links.find((l) => l.parent === 'demo-shop' && l.child === inventoryServiceName)?.callCount, JSON.stringify(links)).toBeGreaterThan(0);
+    const edge = await promRange(endpoints.prometheus, `traces_span_metrics_calls_total{service_name="demo-shop", span_kind="SPAN_KIND_CLIENT", peer_service="${inventoryServiceName}"}`, started / 1000, Date.now() / 1000);
+    expect(edge.length).toBeGreaterThan(0);
+
     await checkDashboardQueries(endpoints, 'demo-shop', started, Date.now());
   }, 480_000);
 });
 
+async function promRange(prometheus: string, query: string, startS: number, endS: number): Promise<{ metric: Record<string, string>; values: [number, string][] }[]> {
+  const response = await fetch(`${prometheus}/api/v1/query_range?${new URLSearchParams({ query, start: String(startS), end: String(endS), step: '5' })}`);
+  const body = (await response.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
+  expect(body.status, `${query}: ${body.error ?? ''}`).toBe('success');
+  return body.data.result;
+}
+
 /**
  * Runs every query of every dashboard as Grafana would for the demo's service and time range:
  * variable queries as label-value lookups, panel queries as range queries on Prometheus, trace
- * panels as searches on Jaeger's HTTP API. Each must succeed and return data.
+ * panels as searches on Jaeger's HTTP API, the node graph as Jaeger's dependencies over the range.
+ * Each must succeed and return data.
  */
 async function checkDashboardQueries(endpoints: ReturnType<typeof stackEndpoints>, service: string, fromMs: number, toMs: number): Promise<void> {
-  const values = { service, route: '.*', slo: '.*', process: '.*', __rate_interval: '30s', __interval: '5s', __range: `${Math.ceil((toMs - fromMs) / 1000)}s`, __range_s: String(Math.ceil((toMs - fromMs) / 1000)) };
+  const values = { service, route: '.*', slo: '.*', process: '.*', __url_time_range: `from=${fromMs}&to=${toMs}`, __rate_interval: '30s', __interval: '5s', __range: `${Math.ceil((toMs - fromMs) / 1000)}s`, __range_s: String(Math.ceil((toMs - fromMs) / 1000)) };
   const empty: string[] = [];
   for (const q of resolveQueries(dashboards, values)) {
     const where = `${q.dashboard} / ${q.panel}`;
+    if (q.target.kind === 'jaeger-dependencies') {
+      // What Grafana's Jaeger data source asks for a dependencyGraph query: end and lookback in ms.
+      const response = await fetch(`${endpoints.traceQuery}/api/dependencies?endTs=${toMs}&lookback=${toMs - fromMs}`);
+      expect(response.status, where).toBe(200);
+      const body = (await response.json()) as { data: { parent: string; child: string }[] | null };
+      if (!(body.data ?? []).some((l) => l.parent === service && l.child !== service)) empty.push(`${where}: no edge from ${service} in ${JSON.stringify(body.data)}`);
+      continue;
+    }
     if (q.target.kind === 'jaeger') {
       const tags = q.target.tags ? Object.fromEntries(q.target.tags.split(' ').map((kv) => kv.split('=') as [string, string])) : undefined;
       const params = new URLSearchParams({ service: q.target.service, limit: String(q.target.limit), start: String(fromMs * 1000), end: String(toMs * 1000), ...(tags ? { tags: JSON.stringify(tags) } : {}) });
