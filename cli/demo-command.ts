@@ -20,6 +20,8 @@ const SERVICE = 'demo-shop';
 
 interface AmAlert {
   labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt?: string;
   status: { state: string };
 }
 
@@ -48,6 +50,20 @@ async function activeAlerts(alertmanager: string): Promise<AmAlert[]> {
   const response = await fetch(`${alertmanager}/api/v2/alerts?active=true&silenced=false&inhibited=false`, { signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
   if (!response?.ok) return [];
   return ((await response.json()) as AmAlert[]).filter((a) => a.labels.service === SERVICE);
+}
+
+/**
+ * Ends the demo shop's alerts that earlier runs left active in Alertmanager (a run stopped while
+ * an alert was open; its sinks resent it until its endsAt), so the run's view holds only its own
+ * alerts. Returns how many it ended.
+ */
+async function endEarlierAlerts(alertmanager: string): Promise<number> {
+  const left = await activeAlerts(alertmanager);
+  if (left.length === 0) return 0;
+  const endsAt = new Date().toISOString();
+  const ended = left.map((a) => ({ labels: a.labels, annotations: { ...a.annotations, resolved_reason: 'ended by the next demo run' }, ...(a.startsAt ? { startsAt: a.startsAt } : {}), endsAt }));
+  const response = await fetch(`${alertmanager}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ended), signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+  return response?.ok ? ended.length : 0;
 }
 
 /** The demo's faults, from the start of its load (Compose's and the Helm chart's demo schedules repeat them). */
@@ -137,7 +153,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     // not be news to the detectors. Events go to the usual topics; the run's own topics are
     // deleted at the end.
     const run = `demo-${Date.now().toString(36)}`;
-    runTopics.push(`aiops.${run}.signals`, `aiops.${run}-ingest.state`, `aiops.${run}-evaluate.state`);
+    // The sinks keep this run's active alerts in a set of the run's own, and alerts earlier runs
+    // left in Alertmanager are ended: the view shows this run's alerts only.
+    runTopics.push(`aiops.${run}.signals`, `aiops.${run}-ingest.state`, `aiops.${run}-evaluate.state`, `aiops.${run}.sink.alertmanager.active`);
+    const ended = await endEarlierAlerts(endpoints.alertmanager);
+    if (ended > 0) console.log(`    Alertmanager: ended ${ended} ${SERVICE} alert${ended === 1 ? '' : 's'} earlier runs left active`);
     mkdirSync(config.logDir, { recursive: true });
     children.push(
       startPlatform(
@@ -156,7 +176,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       ),
     );
     children.push(
-      startPlatform('sinks', [], { ...common, AIOPS_SINKS: 'alertmanager,influxdb', AIOPS_ALERTMANAGER_URL: endpoints.alertmanager, AIOPS_ALERTMANAGER_RESEND_MS: '20000', AIOPS_INFLUXDB_URL: endpoints.influxdb, AIOPS_INFLUXDB_BUCKET: 'aiops/autogen', AIOPS_SINKS_PORT: String(config.ports.platform.sinks) }, config.logDir),
+      startPlatform('sinks', [], { ...common, AIOPS_SINKS: 'alertmanager,influxdb', AIOPS_ALERTMANAGER_URL: endpoints.alertmanager, AIOPS_ALERTMANAGER_RESEND_MS: '20000', AIOPS_ALERTMANAGER_ACTIVE_TOPIC: `aiops.${run}.sink.alertmanager.active`, AIOPS_INFLUXDB_URL: endpoints.influxdb, AIOPS_INFLUXDB_BUCKET: 'aiops/autogen', AIOPS_SINKS_PORT: String(config.ports.platform.sinks) }, config.logDir),
     );
     for (const [port, what] of [
       [config.ports.platform.ingest, 'ingest'],
