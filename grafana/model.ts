@@ -120,7 +120,8 @@ function panelJson(p: PanelSpec, id: number, x: number, y: number): Record<strin
   const jaeger = p.targets.some((t) => t.kind !== 'prometheus');
   const datasource = p.type === 'text' ? undefined : jaeger ? datasources.jaeger : datasources.prometheus;
   const defaults: Record<string, unknown> = {
-    ...(p.unit ? { unit: p.unit } : {}),
+    // A heatmap's values are counts; its unit is the y axis' (the buckets), in its options.
+    ...(p.unit && p.type !== 'heatmap' ? { unit: p.unit } : {}),
     ...(p.min !== undefined ? { min: p.min } : {}),
     ...(p.max !== undefined ? { max: p.max } : {}),
     thresholds: { mode: 'absolute', steps: (p.thresholds ?? [{ value: null, color: 'green' }]).map((s) => ({ color: s.color, value: s.value })) },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clearFaults, getFaults, setFault, startDemoApp } from '../../producers/demo-app/index.js';
 import type { DemoAppHandle } from '../../producers/demo-app/index.js';
+import { inventoryServiceName } from '../../producers/demo-app/inventory.js';
 import { decodeMetricsRequest } from '../../runtime/otlp/index.js';
 import type { HistogramPoint, Metric, MetricsRequest } from '../../runtime/otlp/index.js';
 import { collectMessages, endOffsets, getTrace, kafkaClient, promQuery } from '../../stack/clients/index.js';
@@ -69,9 +70,15 @@ describe('the demo app, instrumented with the OpenTelemetry Node SDK, on the rea
     for (let i = 0; i < 3; i++) expect((await fetch(url('/api/users'))).status).toBe(200);
   });
 
-  it('stores the order trace: the HTTP server span, the Express handler span and the manual db.insert orders span under it', async () => {
-    const trace = await traceWith(endpoints.traceQuery, orderTraceId, ['POST /api/orders', 'db.insert orders']);
-    expect(new Set(trace.spans.map((s) => trace.processes[s.processID]?.serviceName))).toEqual(new Set([serviceName]));
+  it('stores the order trace: the HTTP server span, the Express handler span and the manual db.insert orders span under it, and the inventory call across services', async () => {
+    const trace = await traceWith(endpoints.traceQuery, orderTraceId, ['POST /api/orders', 'db.insert orders', 'inventory.reserve']);
+    const serviceOf = (s: TraceSpan | undefined): string | undefined => (s ? trace.processes[s.processID]?.serviceName : undefined);
+    expect(new Set(trace.spans.map(serviceOf))).toEqual(new Set([serviceName, inventoryServiceName]));
+    // The shop's HTTP client span (peer.service inventory) is the parent of inventory's server span.
+    const call = trace.spans.find((s) => serviceOf(s) === serviceName && tag(s, 'span.kind') === 'client' && tag(s, 'peer.service') === inventoryServiceName);
+    const served = trace.spans.find((s) => serviceOf(s) === inventoryServiceName && tag(s, 'span.kind') === 'server');
+    expect(tag(served, 'http.route')).toBe('/api/reservations');
+    expect(served?.references[0]?.spanID).toBe(call?.spanID);
     const server = trace.spans.find((s) => s.operationName === 'POST /api/orders');
     expect(tag(server, 'span.kind')).toBe('server');
     expect(tag(server, 'http.route')).toBe('/api/orders');
@@ -84,6 +91,7 @@ describe('the demo app, instrumented with the OpenTelemetry Node SDK, on the rea
     expect(tag(db, 'db.system.name')).toBe('postgresql');
     expect(tag(db, 'db.collection.name')).toBe('orders');
     expect(tag(db, 'db.operation.name')).toBe('INSERT');
+    expect(tag(db, 'peer.service')).toBe('orders-db');
     // Its ancestors lead to the server span.
     const byId = new Map(trace.spans.map((s) => [s.spanID, s]));
     const ancestors: string[] = [];
