@@ -119,6 +119,7 @@ export function finishSli(s: Scope, draft: Draft, specService: string | undefine
     ...(draft.matchers.length > 0 ? { matchers: draft.matchers } : {}),
     ...(draft.prometheusName !== undefined ? { prometheusName: draft.prometheusName } : {}),
     ...(draft.prom !== undefined ? { prom: draft.prom } : {}),
+    ...(draft.promHistogram !== undefined && draft.promHistogram !== 'classic' ? { promHistogram: draft.promHistogram } : {}),
   };
   const sli: Sli =
     draft.kind === 'availability'

@@ -139,9 +139,11 @@ export function statusMatcher(statusAttribute: string, badClasses: readonly Stat
 
 /** How an SLI reads in PromQL. `errorRatio(w)` is the expression recorded as `slo:sli_error:ratio_rate<w>`. */
 export interface PromSli {
-  /** Series counting every event of the SLI (a histogram's `_count` or a counter's `_total`). */
+  /** Series counting every event of the SLI (a histogram's `_count`, a counter's `_total`, or a native histogram). */
   readonly total: string;
   readonly errorRatio: (window: string) => string;
+  /** Every event over a window, one number (the low-traffic guard). */
+  readonly events: (window: string) => string;
   /** What Prometheus cannot express exactly. */
   readonly notes: readonly string[];
 }
@@ -153,13 +155,29 @@ export interface PromSli {
  */
 function writtenSli(sli: Sli, prom: NonNullable<Sli['prom']>): PromSli {
   const rate = (selector: string, window: string): string => `sum(rate(${selector}[${window}]))`;
+  const events = (w: string): string => `sum(increase(${prom.total}[${w}]))`;
+  if (prom.nativeThreshold !== undefined) return nativeLatency(prom.total, prom.nativeThreshold, []);
   if (prom.bad !== undefined) {
     const bad = prom.bad;
-    return { total: prom.total, notes: [], errorRatio: (w) => `(${rate(bad, w)} or on() vector(0)) / (${rate(prom.total, w)})` };
+    return { total: prom.total, notes: [], events, errorRatio: (w) => `(${rate(bad, w)} or on() vector(0)) / (${rate(prom.total, w)})` };
   }
   const good = prom.good;
   if (good === undefined) throw new Error(`SLI on ${sli.metric}: neither good nor bad series`);
-  return { total: prom.total, notes: [], errorRatio: (w) => `1 - ((${rate(good, w)} or on() vector(0)) / (${rate(prom.total, w)}))` };
+  return { total: prom.total, notes: [], events, errorRatio: (w) => `1 - ((${rate(good, w)} or on() vector(0)) / (${rate(prom.total, w)}))` };
+}
+
+/**
+ * A latency SLI over a native histogram: the share of requests above the threshold is
+ * `1 - histogram_fraction(0, T, ...)` of the summed rate (Prometheus interpolates within the
+ * bucket holding T); events are its histogram_count.
+ */
+function nativeLatency(histogram: string, threshold: number, notes: string[]): PromSli {
+  return {
+    total: histogram,
+    notes,
+    events: (w) => `histogram_count(sum(increase(${histogram}[${w}])))`,
+    errorRatio: (w) => `1 - histogram_fraction(0, ${tidyFine(threshold)}, sum(rate(${histogram}[${w}])))`,
+  };
 }
 
 /** Maps an SLI onto PromQL: as written when the spec wrote PromQL, else from the OTel names. */
@@ -171,18 +189,21 @@ export function promSli(sli: Sli, options: PromSliOptions = {}): PromSli {
   const notes: string[] = [];
   if (known === undefined) notes.push(`${sli.metric} is not a known metric: assumed a histogram exported as ${base}_count/_bucket with no unit suffix`);
   const kind = known?.kind ?? 'histogram';
-  const total = vectorSelector(kind === 'counter' ? `${base}_total` : `${base}_count`, sel);
-  const rate = (selector: string, window: string): string => `sum(rate(${selector}[${window}]))`;
+  const native = sli.promHistogram === 'native' && kind === 'histogram';
+  const total = native ? vectorSelector(base, sel) : vectorSelector(kind === 'counter' ? `${base}_total` : `${base}_count`, sel);
+  const rate = (selector: string, window: string): string => (native ? `histogram_count(sum(rate(${selector}[${window}])))` : `sum(rate(${selector}[${window}]))`);
+  const events = (w: string): string => (native ? `histogram_count(sum(increase(${total}[${w}])))` : `sum(increase(${total}[${w}]))`);
+  if (native && sli.kind === 'latency') return nativeLatency(total, sli.thresholdSeconds * (known?.perSecond ?? 1), notes);
 
   if (sli.kind === 'availability') {
     const bad = statusMatcher(sli.statusAttribute, sli.badClasses);
     if (sli.badClasses.includes(5)) {
       notes.push(`status class 5 (unknown) is matched as a missing ${promLabelName(sli.statusAttribute)} label; values present but not a 1xx-5xx code count as unknown in the engine but are not matched here`);
     }
-    const badSelector = vectorSelector(kind === 'counter' ? `${base}_total` : `${base}_count`, sel, bad);
+    const badSelector = vectorSelector(native ? base : kind === 'counter' ? `${base}_total` : `${base}_count`, sel, bad);
     // `or on() vector(0)`: a service that has never answered with a bad status has no bad series
     // at all; without it the ratio would have no sample (not 0) until the first error.
-    return { total, notes, errorRatio: (w) => `(${rate(badSelector, w)} or on() vector(0)) / (${rate(total, w)})` };
+    return { total, notes, events, errorRatio: (w) => `(${rate(badSelector, w)} or on() vector(0)) / (${rate(total, w)})` };
   }
 
   if (kind !== 'histogram') throw new Error(`latency SLI on ${sli.metric}: not a histogram`);
@@ -206,7 +227,7 @@ export function promSli(sli: Sli, options: PromSliOptions = {}): PromSli {
     }
   }
   const good = vectorSelector(`${base}_bucket`, sel, `le=${quote(leValue(le))}`);
-  return { total, notes, errorRatio: (w) => `1 - ((${rate(good, w)}) / (${rate(total, w)}))` };
+  return { total, notes, events, errorRatio: (w) => `1 - ((${rate(good, w)}) / (${rate(total, w)}))` };
 }
 
 function tidyFine(x: number): number {

@@ -3,7 +3,8 @@
  *
  * A query selects one metric: `NAME{MATCHERS}`, optionally inside `rate(...[RANGE])` or
  * `increase(...[RANGE])`, optionally summed: `sum(...)`, `sum by (l) (...)`, `sum(...) by (l)`
- * (`without` too). RANGE is a duration (`5m`, `1h30m`, `30d`) or Sloth's `{{.window}}`.
+ * (`without` too), and for a native histogram optionally inside `histogram_count(...)` or
+ * `histogram_fraction(LOWER, UPPER, ...)` (bounds are numbers, `Inf`, `+Inf` or `-Inf`). RANGE is a duration (`5m`, `1h30m`, `30d`) or Sloth's `{{.window}}`.
  * Grouping, the function and the range do not change which requests are counted and are
  * dropped. Anything else (binary operators, other functions and aggregations, offset, `@`,
  * subqueries) is an error naming what was not understood, with its column.
@@ -25,10 +26,15 @@ export interface LabelMatcher {
   readonly value: string;
 }
 
+/** A native-histogram function around the selector: `histogram_count(...)`, `histogram_fraction(lower, upper, ...)`. */
+export type HistogramFunction = { readonly fn: 'count' } | { readonly fn: 'fraction'; readonly lower: number; readonly upper: number };
+
 /** What a supported query selects: one Prometheus metric (as written) and its matchers. */
 export interface SliQuery {
   readonly metric: string;
   readonly matchers: readonly LabelMatcher[];
+  /** Set when the query reads a native histogram through histogram_count or histogram_fraction. */
+  readonly histogram?: HistogramFunction;
 }
 
 /** A query, a number, or `+ - * /` between them. */
@@ -191,7 +197,8 @@ class Parser {
     if (name === 'sum' && grouped) return this.sum();
     if (aggregations.has(name) && grouped) this.fail(`aggregation ${name} is not supported (only sum)`, start);
     if ((name === 'rate' || name === 'increase') && next === '(') return this.rangeFunction(name);
-    if (next === '(') this.fail(`function ${name}() is not supported (only sum, rate and increase)`, start);
+    if ((name === 'histogram_count' || name === 'histogram_fraction') && next === '(') return this.histogramFunction(name, start);
+    if (next === '(') this.fail(`function ${name}() is not supported (only sum, rate, increase, histogram_count and histogram_fraction)`, start);
     if (keywords.has(name)) this.fail(`unexpected keyword ${name}`, start);
     return this.selector(name, start);
   }
@@ -219,6 +226,34 @@ class Parser {
       this.expect(',', `, or ) in ${w}(...)`);
       if (this.accept(')')) return true;
     }
+  }
+
+  /** `histogram_count(q)` / `histogram_fraction(lower, upper, q)` around a query of a native histogram. */
+  private histogramFunction(name: 'histogram_count' | 'histogram_fraction', start: number): SliQuery {
+    this.expect('(', '(');
+    let fn: HistogramFunction = { fn: 'count' };
+    if (name === 'histogram_fraction') {
+      const lower = this.bound('lower');
+      this.expect(',', `, after the lower bound of ${name}(`);
+      const upper = this.bound('upper');
+      this.expect(',', `, after the upper bound of ${name}(`);
+      if (!(lower < upper)) this.fail(`${name}() needs lower < upper, got ${lower} and ${upper}`, start);
+      fn = { fn: 'fraction', lower, upper };
+    }
+    const inner = this.term();
+    this.expect(')', `) closing ${name}(`);
+    if (inner.histogram) this.fail(`${name}() of a histogram function is not supported`, start);
+    return { ...inner, histogram: fn };
+  }
+
+  /** A number literal, Inf, +Inf or -Inf. */
+  private bound(what: string): number {
+    this.skip();
+    const m = /^([+-]?)(Inf|(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)/i.exec(this.src.slice(this.pos));
+    if (!m) this.fail(`expected the ${what} bound (a number or +Inf), got ${this.here()}`);
+    this.pos += m[0].length;
+    const v = (m[2] ?? '').toLowerCase() === 'inf' ? Infinity : Number(m[2]);
+    return m[1] === '-' ? -v : v;
   }
 
   private rangeFunction(name: string): SliQuery {

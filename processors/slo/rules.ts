@@ -188,7 +188,7 @@ function alertExpr(spec: SloSpec, sli: PromSli, severity: 'page' | 'ticket'): st
       `    max(slo:sli_error:ratio_rate${promDuration(ms)}${filter} > ${threshold}) without (sloth_window)`;
     const lines = ['(', over(p.shortMs), '    and', over(p.longMs)];
     if (spec.minEvents > 0) {
-      lines.push('    and on()', `    sum(increase(${sli.total}[${promDuration(p.longMs)}])) >= ${num(spec.minEvents)}`);
+      lines.push('    and on()', `    ${sli.events(promDuration(p.longMs))} >= ${num(spec.minEvents)}`);
     }
     lines.push(')');
     return lines.join('\n');

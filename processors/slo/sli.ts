@@ -10,7 +10,7 @@ import { formatMatcher, literalAlternatives, parseSliQuery, statusClasses } from
 import type { SliQuery } from './promql.js';
 import { otelAttribute, otelMetric, prometheusSeries, statusLabels } from './names.js';
 import type { AttributeOverrides, MetricPart } from './names.js';
-import type { AttributeMatcher, PromQueries, StatusClass } from './types.js';
+import type { AttributeMatcher, PromHistogramForm, PromQueries, StatusClass } from './types.js';
 
 /** One side of a ratio: requests of an OTel metric, with a status matcher or bucket bound. */
 export interface Operand {
@@ -30,6 +30,8 @@ export interface Operand {
   readonly le: number | undefined;
   /** PromQL sources: the metric and matchers as written. */
   readonly written?: SliQuery;
+  /** Native sources: how Prometheus holds the histogram (for the rules). */
+  readonly promHistogram?: PromHistogramForm;
 }
 
 /** What a draft carries from PromQL sources into the SLI. */
@@ -38,6 +40,7 @@ export interface DraftSource {
   readonly statusAttribute: string;
   readonly prometheusName: string | undefined;
   readonly prom: PromQueries | undefined;
+  readonly promHistogram?: PromHistogramForm;
 }
 
 /** An SLI before the SLO's service (and, for thresholdMetric, its objective) is known. */
@@ -82,6 +85,14 @@ function prometheusNameOf(op: Operand): string | undefined {
 }
 
 export function operandFromQuery(s: Scope, q: SliQuery, path: string, overrides: AttributeOverrides = {}): Operand | undefined {
+  if (q.histogram) {
+    return s.fail(
+      path,
+      q.histogram.fn === 'fraction'
+        ? 'histogram_fraction() gives a ratio, not a count of requests: write a native-histogram latency SLI as a raw error ratio, 1 - histogram_fraction(0, <threshold>, sum(rate(X{...}[{{.window}}])))'
+        : 'histogram_count() of a native histogram is supported only in a raw latency SLI; write 1 - histogram_fraction(0, <threshold>, sum(rate(X{...}[{{.window}}])))',
+    );
+  }
   const m = otelMetric(q.metric);
   if ('error' in m) return s.fail(path, m.error);
   let ok = true;
@@ -163,7 +174,7 @@ function negate(m: AttributeMatcher): AttributeMatcher {
 /** What the total brings to the SLI: its selector, matchers and the names it is read by. */
 function source(total: Operand, part: Operand, role: 'good' | 'bad', statusAttr: string): DraftSource {
   const prom = total.written && part.written ? { total: writtenSelector(total.written), [role]: writtenSelector(part.written) } : undefined;
-  return { matchers: total.matchers, statusAttribute: statusAttr, prometheusName: prometheusNameOf(total), prom };
+  return { matchers: total.matchers, statusAttribute: statusAttr, prometheusName: prometheusNameOf(total), prom, ...(total.promHistogram ? { promHistogram: total.promHistogram } : {}) };
 }
 
 /**
@@ -250,21 +261,35 @@ export function thresholdDraft(s: Scope, op: Operand): Draft | undefined {
     return s.fail(op.path, `${op.name} is not a duration in seconds or milliseconds (its name should end in _seconds or _milliseconds)`);
   }
   const prom = op.written ? { total: writtenSelector(op.written) } : undefined;
-  return { kind: 'threshold', metric: op.metric, selector: op.selector, unit: op.unit, name: op.name, written: op.written, matchers: op.matchers, statusAttribute, prometheusName: prometheusNameOf(op), prom };
+  return {
+    kind: 'threshold', metric: op.metric, selector: op.selector, unit: op.unit, name: op.name, written: op.written, matchers: op.matchers, statusAttribute, prometheusName: prometheusNameOf(op), prom,
+    ...(op.promHistogram ? { promHistogram: op.promHistogram } : {}),
+  };
 }
 
-/** A latency draft from a thresholdMetric draft and the objective's threshold (`value` in the histogram's unit). */
-export function thresholdLatency(draft: Extract<Draft, { kind: 'threshold' }>, thresholdSeconds: number, value: number): Draft {
+/**
+ * A latency draft from a thresholdMetric draft and the objective's threshold (`value` in the
+ * histogram's unit). `form` says how Prometheus holds the histogram: classic `_count` and
+ * `_bucket{le}` series, or one native histogram read with histogram_fraction.
+ */
+export function thresholdLatency(draft: Extract<Draft, { kind: 'threshold' }>, thresholdSeconds: number, value: number, form: PromHistogramForm = 'classic'): Draft {
   let prom: PromQueries | undefined;
   if (draft.written) {
     const base = prometheusSeries(draft.written.metric).base;
     const matchers = draft.written.matchers.filter((m) => m.label !== 'le');
-    prom = {
-      total: writtenSelector({ metric: `${base}_count`, matchers }),
-      good: writtenSelector({ metric: `${base}_bucket`, matchers: [...matchers, { label: 'le', op: '=', value: leText(value) }] }),
-    };
+    prom =
+      form === 'native'
+        ? { total: writtenSelector({ metric: base, matchers }), nativeThreshold: value }
+        : {
+            total: writtenSelector({ metric: `${base}_count`, matchers }),
+            good: writtenSelector({ metric: `${base}_bucket`, matchers: [...matchers, { label: 'le', op: '=', value: leText(value) }] }),
+          };
   }
-  return { kind: 'latency', metric: draft.metric, selector: draft.selector, thresholdSeconds, matchers: draft.matchers, statusAttribute: draft.statusAttribute, prometheusName: draft.prometheusName, prom };
+  const promHistogram = draft.promHistogram ?? (form === 'native' && !draft.written ? form : undefined);
+  return {
+    kind: 'latency', metric: draft.metric, selector: draft.selector, thresholdSeconds, matchers: draft.matchers, statusAttribute: draft.statusAttribute, prometheusName: draft.prometheusName, prom,
+    ...(promHistogram ? { promHistogram } : {}),
+  };
 }
 
 /** A bucket bound as Prometheus client libraries write `le` (Go's shortest 'g' form): 0.25, 1, 1e+06. */

@@ -32,7 +32,16 @@ export interface PromQueries {
   readonly bad?: string;
   /** Good events (availability or a latency bucket), when the spec gave good events. */
   readonly good?: string;
+  /**
+   * `total` is a Prometheus native histogram (`X{...}`, no `_bucket`/`_count` series) and the
+   * SLI is latency with this upper bound, in the histogram's unit: the rules read it with
+   * `histogram_fraction(0, nativeThreshold, ...)` and `histogram_count(...)`.
+   */
+  readonly nativeThreshold?: number;
 }
+
+/** How Prometheus holds a latency histogram: classic `_bucket`/`_count` series, or one native histogram series. */
+export type PromHistogramForm = 'classic' | 'native';
 
 /** What an SLI written in PromQL reads beyond the OTel view: for the stream and the rules. */
 interface PromSource {
@@ -43,6 +52,11 @@ interface PromSource {
    */
   readonly prometheusName?: string;
   readonly prom?: PromQueries;
+  /**
+   * For SLIs not written in PromQL (native sources, OpenSLO thresholdMetric with the
+   * `aiops.prometheusHistogram` annotation): how Prometheus holds the histogram. Default classic.
+   */
+  readonly promHistogram?: PromHistogramForm;
   /** Matchers other than the equality sets of `selector` (`!=`, `!~`, regexes that are not alternations of literals). */
   readonly matchers?: readonly AttributeMatcher[];
 }

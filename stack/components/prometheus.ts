@@ -84,6 +84,10 @@ export const prometheus: StackComponent = {
         `--storage.tsdb.path=${join(config.dataDir, 'prometheus')}`,
         `--web.listen-address=${config.host}:${config.ports.prometheus.http}`,
         '--web.enable-lifecycle',
+        // Exponential histograms from OTel SDKs reach Prometheus as native histograms: the
+        // collector's Prometheus exporter serves them in the protobuf exposition format, which
+        // Prometheus 2.x asks for only with this flag (the SLO rules read them with histogram_fraction).
+        '--enable-feature=native-histograms',
         '--storage.tsdb.retention.time=2d',
       ],
       cwd: runDir,

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -7,22 +10,27 @@ import type { Histogram } from '@opentelemetry/api';
 import { evaluateFactory } from '../../processors/evaluate/index.js';
 import { defaultRules, ingestFactory, parseIngestConfig } from '../../processors/ingest/index.js';
 import { EXP_BOUNDS } from '../../processors/ingest/exponential.js';
-import { SloStage, parseSloText, sloIngestRules } from '../../processors/slo/index.js';
+import { SloStage, parseSloText, sloIngestRules, sloRulesYaml } from '../../processors/slo/index.js';
 import type { SloSpec } from '../../processors/slo/index.js';
 import { runProcess } from '../../runtime/process.js';
 import type { RunningProcess } from '../../runtime/process.js';
 import { processKafka } from '../../runtime/runner.js';
 import { signalValueSerde } from '../../schemas/index.js';
 import { sloEventSerde } from '../../schemas/slo.js';
-import { collectMessages, kafkaClient } from '../../stack/clients/index.js';
+import { collectMessages, externalEndpoints, kafkaClient } from '../../stack/clients/index.js';
+import { loadStackConfig } from '../../stack/index.js';
 import { eventually } from '../helpers/eventually.js';
+import { startPrometheus } from '../helpers/prometheus.js';
+import type { TestPrometheus } from '../helpers/prometheus.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
 /**
  * Latency recorded by an OpenTelemetry SDK configured for base-2 exponential histograms, through
  * the collector and Kafka into ingest and evaluate: the signal has p95 from the exponential
- * buckets, and a latency SLO written against the Prometheus names pages on slow requests, as it
- * does with explicit buckets (slo-live.test.ts).
+ * buckets, and a latency SLO written in Sloth's raw form over the native histogram
+ * (`1 - histogram_fraction(0, 0.25, ...)`) pages on slow requests in the stream, as it does with
+ * explicit buckets (slo-live.test.ts), and, through the exported rules, in a real Prometheus that
+ * scrapes the collector's Prometheus exporter with native histograms on, as the stack's does.
  */
 describe('exponential-histogram latency through the collector', () => {
   const endpoints = stackEndpoints();
@@ -37,6 +45,9 @@ describe('exponential-histogram latency through the collector', () => {
   let slow = false;
   let traffic: NodeJS.Timeout | undefined;
   let slos: SloSpec[] = [];
+  const local = externalEndpoints() === undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'slo-expo-'));
+  let prometheus: TestPrometheus | undefined;
 
   beforeAll(async () => {
     slos = parseSloText(
@@ -46,9 +57,8 @@ slos:
   - name: latency
     objective: 99
     sli:
-      events:
-        error_query: sum(rate(http_server_request_duration_seconds_count{job="${service}"}[{{.window}}])) - sum(rate(http_server_request_duration_seconds_bucket{job="${service}",le="0.25"}[{{.window}}]))
-        total_query: sum(rate(http_server_request_duration_seconds_count{job="${service}"}[{{.window}}]))
+      raw:
+        error_ratio_query: 1 - histogram_fraction(0, 0.25, sum(rate(http_server_request_duration_seconds{job="${service}"}[{{.window}}])))
     alerting: { name: ExpoLatency }
 `,
       'expo.sloth.yaml',
@@ -74,6 +84,17 @@ slos:
       }),
     );
     await eventually('processors ready', async () => ((await Promise.all(processes.map((p) => p.runner.ready()))).every(Boolean) ? true : undefined));
+    if (local) {
+      // The stack's Prometheus package and flags, scraping the shared collector's Prometheus
+      // exporter (which serves the exponential histogram as a native one) with the exported rules.
+      const config = loadStackConfig();
+      prometheus = await startPrometheus(
+        dir,
+        `global: { scrape_interval: 1s, evaluation_interval: 1s }\nrule_files: [rules.yml]\nscrape_configs:\n  - job_name: otel-collector\n    honor_labels: true\n    static_configs: [{ targets: ['${config.host}:${config.ports.otelcol.prometheus}'] }]\n`,
+        { 'rules.yml': sloRulesYaml(slos) },
+        ['--enable-feature=native-histograms'],
+      );
+    }
     // 200 requests a second, 20-60 ms evenly (p95 58 ms); in the slow phase 0.6-1.2 s.
     let i = 0;
     traffic = setInterval(() => {
@@ -88,6 +109,8 @@ slos:
     if (traffic) clearInterval(traffic);
     for (const p of processes) await p.stop();
     await provider?.shutdown();
+    prometheus?.process.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('gives p95 from the exponential buckets, and pages the latency SLO on slow requests', async () => {
@@ -123,5 +146,18 @@ slos:
     const event = sloEventSerde.deserialize(m?.value as Buffer);
     expect(event.timestamp - injected).toBeLessThanOrEqual(15_000);
     expect(event.long_burn_rate).toBeGreaterThanOrEqual(event.factor);
-  }, 240_000);
+    if (prometheus) {
+      const p = prometheus;
+      // Prometheus holds the latency as one native histogram series: no classic _bucket series.
+      const selector = `http_server_request_duration_seconds{job="${service}"}`;
+      expect((await p.query(`histogram_count(${selector})`)).length).toBe(1);
+      expect(await p.query(`http_server_request_duration_seconds_bucket{job="${service}"}`)).toEqual([]);
+      const alert = await eventually(
+        'Prometheus page',
+        async () => (await p.alerts()).find((a) => a.labels.alertname === 'ExpoLatency' && a.labels.sloth_severity === 'page' && a.labels.aiops_slo === `${service}-latency` && a.state === 'firing'),
+        { timeoutMs: 90_000, intervalMs: 1_000 },
+      );
+      expect(alert.labels).toMatchObject({ sloth_service: service, sloth_slo: 'latency' });
+    }
+  }, 300_000);
 });

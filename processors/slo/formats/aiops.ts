@@ -8,6 +8,8 @@
  *         selector: { service.name: checkout, http.route: [/a, /b] }
  *         status: 5..      # optional: status classes (regex as in PromQL, or 5xx / 4xx|5xx)
  *         le: 0.25         # optional: bucket bound in seconds (good of a latency SLI)
+ *         prometheusHistogram: native   # optional: how Prometheus holds the histogram (classic
+ *                                       # _bucket/_count series, the default, or one native histogram)
  */
 
 import { at, defaultSliMetric, isScalar, num, obj, show, statusAttribute, str } from '../model.js';
@@ -15,7 +17,7 @@ import type { Obj, Scope, Selector } from '../model.js';
 import { statusClasses } from '../promql.js';
 import type { Operand } from '../sli.js';
 
-const nativeFields = ['metric', 'selector', 'status', 'le'];
+const nativeFields = ['metric', 'selector', 'status', 'le', 'prometheusHistogram'];
 
 export function operandFromNative(s: Scope, spec: Obj, path: string): Operand | undefined {
   let ok = true;
@@ -42,6 +44,8 @@ export function operandFromNative(s: Scope, spec: Obj, path: string): Operand | 
   const le = num(s, spec, 'le', path);
   if (le !== undefined && le <= 0) ok = s.fail(at(path, 'le'), `must be > 0, got ${le}`) ?? false;
   if (spec.le !== undefined && le === undefined) ok = false;
+  const form = str(s, spec, 'prometheusHistogram', path);
+  if (form !== undefined && form !== 'classic' && form !== 'native') ok = s.fail(at(path, 'prometheusHistogram'), `must be classic or native, got ${show(form)}`) ?? false;
   if (!ok) return undefined;
-  return { path, name: metric, metric, part: 'native', unit: 's', selector, matchers: [], status, le };
+  return { path, name: metric, metric, part: 'native', unit: 's', selector, matchers: [], status, le, ...(form === 'native' ? { promHistogram: form } : {}) };
 }

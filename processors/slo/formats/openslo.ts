@@ -35,7 +35,7 @@ import type { Obj, Scope } from '../model.js';
 import { operandFromPromql, ratioDraft, thresholdDraft, thresholdLatency, toSeconds } from '../sli.js';
 import type { Draft, Operand } from '../sli.js';
 import type { AttributeOverrides } from '../names.js';
-import type { AlertWindow, SloSpec, SloWindow } from '../types.js';
+import type { AlertWindow, PromHistogramForm, SloSpec, SloWindow } from '../types.js';
 import { nominalPeriodMs } from '../calendar.js';
 import { minPeriodMs, standardWindowsMs } from '../burn-rates.js';
 import { operandFromNative } from './aiops.js';
@@ -231,11 +231,11 @@ function openSloWindow(s: Scope, spec: Obj): SloWindow | undefined {
   return { kind: 'calendar', unit: cu[0], count: count * cu[1], timeZone, startMs: zonedToUtc(local, timeZone) };
 }
 
-const aiopsAnnotations = 'aiops.page, aiops.ticket, aiops.minEvents, aiops.alertName, aiops.alertLabel.<name>, aiops.alertAnnotation.<name>, aiops.attribute.<label>';
+const aiopsAnnotations = 'aiops.page, aiops.ticket, aiops.minEvents, aiops.alertName, aiops.alertLabel.<name>, aiops.alertAnnotation.<name>, aiops.attribute.<label>, aiops.prometheusHistogram';
 
 /** OpenSLO `metadata.annotations` → alerting and minEvents. */
 function annotationSettings(s: Scope, annotations: Record<string, string>) {
-  const out = { page: true, ticket: true, minEvents: defaultMinEvents, alertName: undefined as string | undefined, labels: {} as Record<string, string>, annotations: {} as Record<string, string> };
+  const out = { page: true, ticket: true, minEvents: defaultMinEvents, alertName: undefined as string | undefined, labels: {} as Record<string, string>, annotations: {} as Record<string, string>, histogram: 'classic' as PromHistogramForm };
   for (const [key, value] of Object.entries(annotations)) {
     if (!key.startsWith('aiops.')) continue;
     const path = `metadata.annotations.${key}`;
@@ -245,6 +245,9 @@ function annotationSettings(s: Scope, annotations: Record<string, string>) {
     } else if (key === 'aiops.minEvents') {
       if (!/^\d+$/.test(value)) s.fail(path, `must be a whole number >= 0, got ${show(value)}`);
       else out.minEvents = Number(value);
+    } else if (key === 'aiops.prometheusHistogram') {
+      if (value !== 'classic' && value !== 'native') s.fail(path, `must be classic or native, got ${show(value)}`);
+      else out.histogram = value;
     } else if (key === 'aiops.alertName') {
       if (value === '') s.fail(path, 'must not be empty');
       else out.alertName = value;
@@ -342,7 +345,7 @@ export function openSloSlo(s: Scope, doc: Obj, source: SloSpec['source'], lookup
       else if (value !== undefined && !(value > 0)) s.fail(at(op, 'value'), `must be > 0, got ${value}`);
       else if (cmp !== undefined && value !== undefined) {
         const thresholdSeconds = toSeconds(s, value, objectiveDraft.unit, objectiveDraft.name, at(op, 'value'));
-        objectiveDraft = thresholdSeconds === undefined ? undefined : thresholdLatency(objectiveDraft, thresholdSeconds, value);
+        objectiveDraft = thresholdSeconds === undefined ? undefined : thresholdLatency(objectiveDraft, thresholdSeconds, value, settings.histogram);
       }
     }
     if (sloName === undefined || objectiveDraft === undefined || objectiveDraft.kind === 'threshold' || window === undefined || objective === undefined) return undefined;

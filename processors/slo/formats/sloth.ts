@@ -1,7 +1,8 @@
 /**
  * Sloth prometheus/v1. The SLO's name is `<service>-<name>`, as Sloth names its SLO ids.
  * `sli.events` takes one selector as error_query, or, for latency, `total - good`;
- * `sli.raw.error_ratio_query` is accepted only as `1 - (good / total)`.
+ * `sli.raw.error_ratio_query` is accepted as `1 - (good / total)`, or over a native histogram as
+ * `1 - histogram_fraction(0, T, ...)` / `histogram_fraction(T, +Inf, ...)` (native-sli.ts).
  */
 
 import {
@@ -26,6 +27,7 @@ import { parseSliExpression } from '../promql.js';
 import type { SliQuery } from '../promql.js';
 import { formatSelector, operandFromPromql, operandFromQuery, ratioDraft, sameSelector } from '../sli.js';
 import type { Draft } from '../sli.js';
+import { nativeFraction, nativeLatencyDraft } from '../native-sli.js';
 import type { AlertWindow, SloSpec } from '../types.js';
 import { minPeriodMs, standardWindowsMs } from '../burn-rates.js';
 import type { ClaimName } from './openslo.js';
@@ -47,6 +49,8 @@ function slothSli(s: Scope, sli: Obj, path: string): Draft | undefined {
     const qp = at(rp, 'error_ratio_query');
     const e = parseSliExpression(text);
     if ('error' in e) return s.fail(qp, e.error);
+    const fraction = nativeFraction(e);
+    if (fraction) return nativeLatencyDraft(s, fraction, qp);
     if (e.type === 'binary' && e.op === '-' && e.left.type === 'number' && e.left.value === 1 && e.right.type === 'binary' && e.right.op === '/') {
       const { left, right } = e.right;
       if (isQuery(left) && isQuery(right)) {
@@ -55,7 +59,7 @@ function slothSli(s: Scope, sli: Obj, path: string): Draft | undefined {
         return good && total && ratioDraft(s, 'good', good, total);
       }
     }
-    return s.fail(qp, 'raw SLIs are not supported; use events (raw is accepted only as 1 - (good / total), e.g. a latency bucket over the count)');
+    return s.fail(qp, 'raw SLIs are not supported; use events (raw is accepted as 1 - (good / total), or as 1 - histogram_fraction(0, T, ...) over a native histogram)');
   }
   const events = obj(s, sli, 'events', path);
   if (!events) return undefined;

@@ -79,6 +79,7 @@ describe('the SLO corpus', () => {
       'sloth-apiserver.yaml',
       'sloth-events-client-library.yaml',
       'sloth-multi-document.yaml',
+      'sloth-native-histogram.yaml',
       'sloth-raw-latency.yaml',
     ]);
   });
@@ -148,7 +149,7 @@ function run(args: string[]): string {
 }
 
 describe('promtool on the corpus rules', () => {
-  it.each(files)('check rules %s', (file) => {
+  it.each(files)('check rules %s', { timeout: 60_000 }, (file) => {
     const specs = specsOf.get(file) ?? [];
     const rules = sloRuleGroups(specs).groups.reduce((n, g) => n + g.rules.length, 0);
     const path = join(dir, `${file}.rules.yml`);
@@ -222,7 +223,7 @@ describe('promtool on the corpus rules', () => {
     },
   ];
 
-  it.each(cases)('test rules: promtool and the stream engine fire the same tiers, $name', ({ file, slo, series, burn, calm }) => {
+  it.each(cases)('test rules: promtool and the stream engine fire the same tiers, $name', { timeout: 60_000 }, ({ file, slo, series, burn, calm }) => {
     const spec = (specsOf.get(file) ?? []).find((s) => s.name === slo) as SloSpec;
     const rulesFile = `${slo}.rules.yml`;
     writeFileSync(join(dir, rulesFile), sloRulesYaml([spec]));

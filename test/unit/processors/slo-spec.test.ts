@@ -117,8 +117,8 @@ describe('parseSliQuery', () => {
   it.each([
     ['sum(rate(a_count[5m])) / sum(rate(b_count[5m]))', 'column 24: binary operator / is not supported'],
     ['1 - sum(rate(a_count[5m]))', 'column 1: number 1 is not a query; binary expressions are not supported'],
-    ['histogram_quantile(0.99, sum by (le) (rate(a_bucket[5m])))', 'column 1: function histogram_quantile() is not supported (only sum, rate and increase)'],
-    ['sum(irate(a_count[5m]))', 'column 5: function irate() is not supported (only sum, rate and increase)'],
+    ['histogram_quantile(0.99, sum by (le) (rate(a_bucket[5m])))', 'column 1: function histogram_quantile() is not supported (only sum, rate, increase, histogram_count and histogram_fraction)'],
+    ['sum(irate(a_count[5m]))', 'column 5: function irate() is not supported (only sum, rate, increase, histogram_count and histogram_fraction)'],
     ['avg(rate(a_count[5m]))', 'column 1: aggregation avg is not supported (only sum)'],
     ['sum(rate(a_count[5m] offset 1h))', 'column 22: offset modifiers are not supported'],
     ['a_count offset 5m', 'column 9: offset modifiers are not supported'],
@@ -587,7 +587,7 @@ spec:
     expect(spec?.minEvents).toBe(0);
     expect(spec?.alerting).toEqual({ page: false, ticket: true, name: 'ApiV2ErrorsSLOBurn', labels: {}, annotations: {} });
     expect(problems(() => parseSloText(text.replace('aiops.page', 'aiops.paging'), 'l.yaml'))).toEqual([
-      '  - l.yaml#0 metadata.annotations.aiops.paging: unknown annotation (known: aiops.page, aiops.ticket, aiops.minEvents, aiops.alertName, aiops.alertLabel.<name>, aiops.alertAnnotation.<name>, aiops.attribute.<label>)',
+      '  - l.yaml#0 metadata.annotations.aiops.paging: unknown annotation (known: aiops.page, aiops.ticket, aiops.minEvents, aiops.alertName, aiops.alertLabel.<name>, aiops.alertAnnotation.<name>, aiops.attribute.<label>, aiops.prometheusHistogram)',
     ]);
   });
 
@@ -617,7 +617,7 @@ spec:
       [{ bad: `${bucket}{le="0.25"}`, total: count }, `${q}.bad.metricSource.spec.query: a bucket (le) counts good requests: give it as the good query (count - bucket is not one selector)`],
       [{ good: `${count}{job="a"}`, total: `${count}{job="a"}` }, `${q}.good.metricSource.spec.query: the good query must add a status matcher (availability), another matcher, or le (latency) to the total's selector`],
       [{ bad: `http_requests_total{code=~"5.."}`, total: count }, `${q}.bad.metricSource.spec.query: metric http.requests (http_requests_total) differs from the total's http.server.request.duration (http_server_request_duration_seconds_count)`],
-      [{ bad: `histogram_quantile(0.99, ${bucket})`, total: count }, `${q}.bad.metricSource.spec.query: column 1: function histogram_quantile() is not supported (only sum, rate and increase)`],
+      [{ bad: `histogram_quantile(0.99, ${bucket})`, total: count }, `${q}.bad.metricSource.spec.query: column 1: function histogram_quantile() is not supported (only sum, rate, increase, histogram_count and histogram_fraction)`],
       [{ good: `${bucket}{le="0.25",code=~"2.."}`, total: count }, `${q}.good.metricSource.spec.query: give a status matcher (availability) or le (latency), not both`],
       [{ good: `${bucket}{le="fast"}`, total: count }, `${q}.good.metricSource.spec.query: le="fast": le must be a positive number or +Inf`],
       [{ bad: `${count}{code=~"5.."}`, total: count, objective: 'targetPercent: 100' }, 'spec.objectives[0].targetPercent: must be in (0, 100), got 100'],
@@ -704,7 +704,7 @@ ${extra}`;
     const lines = problems(() => parseSloFiles([file]));
     expect(lines.slice(0, 3)).toEqual([
       `  - ${file}#0 slos[0].sli.plugin: SLI plugins are not supported; use events`,
-      `  - ${file}#1 slos[1].sli.raw.error_ratio_query: raw SLIs are not supported; use events (raw is accepted only as 1 - (good / total), e.g. a latency bucket over the count)`,
+      `  - ${file}#1 slos[1].sli.raw.error_ratio_query: raw SLIs are not supported; use events (raw is accepted as 1 - (good / total), or as 1 - histogram_fraction(0, T, ...) over a native histogram)`,
       `  - ${file}#2 slos[2].objective: must be a percentage in (0, 100), got 100`,
     ]);
     // Any label is matched as written (pod is read as the attribute pod): no more problems.
