@@ -5,13 +5,13 @@ import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { compressionFromEnv } from './kafka-codecs.js';
 import { retryKafka } from './retry.js';
+import { KnownBadRecords, RecordRollback, withoutKnownBad } from './rollback.js';
 import { BrokerHealth, watchConsumer } from './runner/broker-health.js';
 import { toInput } from './runner/commit-requests.js';
 import { commitMessages, sendTransaction } from './runner/transaction.js';
 import { maxRecordBytesFromEnv } from './runner/options.js';
 import type { RunnerOptions, RunnerStats } from './runner/options.js';
-import { unprocessed, withinSizeLimit } from './runner/input-filter.js';
-import type { SkippedInput } from './runner/input-filter.js';
+import { skippedInputReport, unprocessed, withinSizeLimit } from './runner/input-filter.js';
 import { committedPositions, ensureProcessorTopics } from './runner/topics.js';
 import { changelogTopic, restoreFromChangelog } from './state/changelog.js';
 import { TaskContext } from './task-context.js';
@@ -54,6 +54,7 @@ export class ProcessorRunner {
   private joined = false;
   private fatal: Error | undefined;
   private readonly health: BrokerHealth;
+  private readonly knownBad = new KnownBadRecords();
 
   constructor(private readonly options: RunnerOptions) {
     this.groupId = options.groupId ?? `aiops.${options.name}`;
@@ -122,23 +123,31 @@ export class ProcessorRunner {
         if (!isRunning() || isStale()) return;
         const task = await this.taskFor(batch.partition);
         const last = batch.lastOffset();
-        await locked(task, async () => {
+        const processed = await locked(task, async () => {
           if (task.closed) throw new Error(`partition ${batch.partition} was revoked`);
           if (this.log.isLevelEnabled('trace')) this.log.trace({ partition: batch.partition, first: batch.firstOffset(), last, position: task.position?.toString() }, 'batch');
-          const all = unprocessed(task.position, batch.messages, this.unprocessedReport(task.partition)).map((m) => toInput(batch.topic, batch.partition, m));
-          if (all.length === 0) return;
+          const all = unprocessed(task.position, batch.messages, skippedInputReport(task.partition, this.log, (name, n) => this.count(name, n))).map((m) => toInput(batch.topic, batch.partition, m));
+          if (all.length === 0) return true;
           this.count('records', all.length);
           this.count('batches');
           task.lastInputAt = this.clock.now();
           task.idleDone = false;
-          const records = withinSizeLimit(all, this.maxRecordBytes, task.context, () => this.count('oversized_records'));
-          if (records.length > 0) await task.processor.process(records, task.context);
           task.committedOffset ??= all[0]?.offset;
+          const records = withoutKnownBad(withinSizeLimit(all, this.maxRecordBytes, task.context, () => this.count('oversized_records')), this.knownBad.of(task.partition), task.context);
+          try {
+            if (records.length > 0) await task.processor.process(records, task.context);
+          } catch (error) {
+            if (!(error instanceof RecordRollback)) throw error;
+            this.rollBack(task, error);
+            return false;
+          }
           task.position = BigInt(last) + 1n;
           task.pendingOffset = task.position.toString();
           if (task.pendingSince === 0) task.pendingSince = this.clock.now();
           if (this.clock.now() - task.pendingSince >= this.commitIntervalMs) await this.commit(task);
+          return true;
         });
+        if (!processed) return;
         resolveOffset(last);
         await heartbeat();
       },
@@ -259,7 +268,6 @@ export class ProcessorRunner {
       log: this.log.child({ partition }),
       policy: this.policy,
       partitionsOf: (topic) => this.partitionCounts.get(topic) ?? 1,
-      count: (counter, value) => this.count(counter, value),
     });
     await processor.init(context);
     return { partition, processor, context, producer, lock: Promise.resolve(), lastInputAt: this.clock.now(), position: undefined, pendingOffset: undefined, pendingSince: 0, committedOffset: undefined, caughtUp: false, idleDone: false, closed: false };
@@ -279,25 +287,28 @@ export class ProcessorRunner {
     }
   }
 
-  /** Counts and logs records that `unprocessed` skips or finds missing on a partition. */
-  private unprocessedReport(partition: number): SkippedInput {
-    return {
-      gap: (records, expected, got) => {
-        this.count('input_gap_records', records);
-        this.log.warn({ partition, expected, got }, 'input skipped ahead of the committed position: records in between were never processed');
-      },
-      rewound: (records, position, got) => {
-        this.count('reprocessing_skipped_records', records);
-        this.log.warn({ partition, position, got }, 'input rewound behind the committed position: skipping records already processed');
-      },
-    };
+  /**
+   * Rolls a partition back to its last commit after a record failed half-way: the record is
+   * remembered as bad, the task dropped uncommitted (its next incarnation restores the committed
+   * state) and the consumer sent back to the committed input, which is processed again with
+   * the bad record rejected.
+   */
+  private rollBack(task: Task, error: RecordRollback): void {
+    this.count('rollbacks');
+    this.log.warn({ partition: task.partition, offset: error.record.offset, reason: error.reason }, 'record failed half-way: rolling the partition back to its last commit');
+    this.knownBad.add(error);
+    task.pendingOffset = undefined;
+    task.pendingSince = 0;
+    void this.dropTask(task.partition, false);
+    if (task.committedOffset !== undefined) this.consumer?.seek({ topic: this.options.inputTopic, partition: task.partition, offset: task.committedOffset });
   }
 
   /** Commits the task's outputs, changelog entries and the input processed so far. */
   private async commit(task: Task): Promise<void> {
     const nextOffset = task.pendingOffset;
-    const { byTopic, outputs, deadLetters, changelog } = commitMessages(task.context, this.changelog);
-    if (byTopic.size === 0 && nextOffset === undefined) return;
+    const { byTopic, outputs, deadLetters, changelog, counts } = commitMessages(task.context, this.changelog);
+    const addCounts = (): void => counts.forEach((value, name) => this.count(name, value));
+    if (byTopic.size === 0 && nextOffset === undefined) return addCounts();
     const offsets = nextOffset === undefined ? undefined : { consumerGroupId: this.groupId, topics: [{ topic: this.options.inputTopic, partitions: [{ partition: task.partition, offset: nextOffset }] }] };
     try {
       await sendTransaction(task.producer, byTopic, offsets, this.compression, () => this.count('concurrent_transactions_retries'));
@@ -320,7 +331,11 @@ export class ProcessorRunner {
       throw aiopsError('TRANSACTION_FAILED', [this.options.name, task.partition, (error as Error).message], error);
     }
     this.health.succeeded();
-    if (nextOffset !== undefined) task.committedOffset = nextOffset;
+    addCounts();
+    if (nextOffset !== undefined) {
+      task.committedOffset = nextOffset;
+      this.knownBad.committed(task.partition, nextOffset);
+    }
     task.pendingOffset = undefined;
     task.pendingSince = 0;
     this.count('commits');

@@ -11,7 +11,6 @@ export interface TaskContextOptions {
   readonly log: Logger;
   readonly policy: BadRecordPolicy;
   readonly partitionsOf: (topic: string) => number;
-  readonly count: (name: string, value?: number) => void;
 }
 
 /**
@@ -28,13 +27,15 @@ export class TaskContext implements ProcessorContext {
   readonly stores: StateStore[] = [];
   private outputs: OutputRecord[] = [];
   private deadLetters: OutputRecord[] = [];
+  /** Counts since the last take: they count once the work is committed (a rolled-back batch is counted when replayed). */
+  private counts = new Map<string, number>();
 
   constructor(private readonly options: TaskContextOptions) {
     this.topic = options.topic;
     this.partition = options.partition;
     this.clock = options.clock;
     this.log = options.log;
-    this.counters = { add: (name, value = 1) => options.count(name, value) };
+    this.counters = { add: (name, value = 1) => this.count(name, value) };
   }
 
   partitionsOf(topic: string): number {
@@ -46,14 +47,14 @@ export class TaskContext implements ProcessorContext {
   }
 
   reject(record: InputRecord, reason: string, cause?: unknown): void {
-    this.options.count('rejected_records');
+    this.count('rejected_records');
     this.log.warn({ topic: record.topic, partition: record.partition, offset: record.offset, reason, err: cause }, 'bad record');
     switch (this.options.policy) {
       case 'dead-letter':
         this.deadLetters.push(deadLetterRecord(this.options.processor, record, reason, cause));
         return;
       case 'skip':
-        this.options.count('skipped_records');
+        this.count('skipped_records');
         return;
       case 'fail':
         throw aiopsError('RECORD_REJECTED', [this.options.processor, record.topic, record.partition, record.offset, reason], cause);
@@ -66,11 +67,16 @@ export class TaskContext implements ProcessorContext {
     return store;
   }
 
-  /** Hands over and forgets what was emitted since the last call. */
-  take(): { outputs: OutputRecord[]; deadLetters: OutputRecord[] } {
-    const taken = { outputs: this.outputs, deadLetters: this.deadLetters };
+  /** Hands over and forgets what was emitted and counted since the last call. */
+  take(): { outputs: OutputRecord[]; deadLetters: OutputRecord[]; counts: Map<string, number> } {
+    const taken = { outputs: this.outputs, deadLetters: this.deadLetters, counts: this.counts };
     this.outputs = [];
     this.deadLetters = [];
+    this.counts = new Map();
     return taken;
+  }
+
+  private count(name: string, value = 1): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + value);
   }
 }

@@ -3,6 +3,7 @@ import { JsonSerde } from '../../runtime/serde.js';
 import { OtlpMetricsDecoder } from '../../runtime/otlp/metrics-decoder.js';
 import { decodeMetricsJson } from '../../runtime/otlp/json-decoder.js';
 import type { AttributeSet, MetricInfo, MetricsVisitor } from '../../runtime/otlp/visitor.js';
+import { RecordRollback } from '../../runtime/rollback.js';
 import type { InputRecord, Processor, ProcessorContext } from '../../runtime/types.js';
 import { signalSerde } from '../../schemas/index.js';
 import { BucketStore } from './bucket-store.js';
@@ -40,16 +41,6 @@ interface Meta {
   evictionScanMs?: number;
 }
 
-/** A validating visitor: walks a payload without touching state, so a bad record changes nothing. */
-const noopVisitor: MetricsVisitor = {
-  onResource: () => true,
-  onMetric: () => true,
-  onNumberPoint: () => undefined,
-  onHistogramPoint: () => undefined,
-  onExponentialHistogramPoint: () => undefined,
-  onSummaryPoint: () => undefined,
-};
-
 /**
  * Ingest: decodes OTLP metrics, turns cumulative series into deltas, and aggregates the points
  * that match a signal rule into per-signal partials over event-time buckets. A bucket closes when
@@ -76,6 +67,8 @@ export class IngestProcessor implements Processor, MetricsVisitor {
   /** Whether the series limit was logged since the store was last below it. */
   private seriesLimitLogged = false;
   private metricRules: number[] = [];
+  /** Whether the record being decoded has reached a metric that feeds a rule (and so maybe the state). */
+  private touched = false;
   /** Per rule, its filter as attribute slots and allowed values (undefined: no filter). */
   private readonly filters: ({ slots: number[]; values: Set<string>[] } | undefined)[] = [];
   /** Per rule, its further matchers as attribute slots and tests (empty: none). */
@@ -136,13 +129,18 @@ export class IngestProcessor implements Processor, MetricsVisitor {
         context.reject(record, 'empty record value');
         continue;
       }
+      // Decoded once: a payload that fails before any of its points reached the state is
+      // rejected here; one that fails after (a truncated payload) rolls the partition back to
+      // its last commit, and the runner replays the input with this record rejected.
+      this.touched = false;
       try {
-        this.decode(record.value, noopVisitor);
+        this.decode(record.value, this);
       } catch (error) {
-        context.reject(record, `undecodable ${this.config.encoding} payload: ${(error as Error).message}`, error);
+        const reason = `undecodable ${this.config.encoding} payload: ${(error as Error).message}`;
+        if (this.touched) throw new RecordRollback(record, reason, error);
+        context.reject(record, reason, error);
         continue;
       }
-      this.decode(record.value, this);
       // Per record, not per batch: what closes when then depends only on the partition's input,
       // never on how the consumer happened to batch it, so a replay reproduces the output.
       this.advance(false);
@@ -187,6 +185,7 @@ export class IngestProcessor implements Processor, MetricsVisitor {
       id = hit.id;
     }
     if (!rules || rules.length === 0) return false;
+    this.touched = true;
     this.metric = metric;
     this.metricRules = rules;
     this.metricId = id;

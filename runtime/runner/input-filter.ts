@@ -1,4 +1,5 @@
 import type { KafkaMessage } from 'kafkajs';
+import type { Logger } from '../logger.js';
 import type { TaskContext } from '../task-context.js';
 import type { InputRecord } from '../types.js';
 
@@ -49,4 +50,18 @@ export function withinSizeLimit(records: InputRecord[], maxRecordBytes: number, 
     context.reject({ ...record, value: null }, `record of ${bytes} bytes exceeds the record size limit of ${maxRecordBytes} bytes (AIOPS_KAFKA_MAX_RECORD_BYTES); value not kept`);
   }
   return kept;
+}
+
+/** Counts (`input_gap_records`, `reprocessing_skipped_records`) and logs what `unprocessed` reports on a partition. */
+export function skippedInputReport(partition: number, log: Logger, count: (name: string, value: number) => void): SkippedInput {
+  return {
+    gap: (records, expected, got) => {
+      count('input_gap_records', records);
+      log.warn({ partition, expected, got }, 'input skipped ahead of the committed position: records in between were never processed');
+    },
+    rewound: (records, position, got) => {
+      count('reprocessing_skipped_records', records);
+      log.warn({ partition, position, got }, 'input rewound behind the committed position: skipping records already processed');
+    },
+  };
 }

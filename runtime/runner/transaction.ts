@@ -10,11 +10,13 @@ export interface CommitMessages {
   readonly outputs: number;
   readonly deadLetters: number;
   readonly changelog: number;
+  /** The processor's counts, to add once the commit succeeded. */
+  readonly counts: ReadonlyMap<string, number>;
 }
 
 /** Takes the task's outputs and dead letters and drains its stores' changes into messages by topic. */
 export function commitMessages(context: TaskContext, changelogTopic: string): CommitMessages {
-  const { outputs, deadLetters } = context.take();
+  const { outputs, deadLetters, counts } = context.take();
   const changelog: Message[] = [];
   for (const store of context.stores) {
     for (const [key, value] of store.drainChanges()) changelog.push({ key: changelogKey(store.name, key), value, partition: context.partition });
@@ -28,7 +30,7 @@ export function commitMessages(context: TaskContext, changelogTopic: string): Co
     }
   }
   if (changelog.length > 0) byTopic.set(changelogTopic, changelog);
-  return { byTopic, outputs: outputs.length, deadLetters: deadLetters.length, changelog: changelog.length };
+  return { byTopic, outputs: outputs.length, deadLetters: deadLetters.length, changelog: changelog.length, counts };
 }
 
 /** The consumer offsets a transaction commits with its outputs. */

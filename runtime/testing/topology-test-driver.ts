@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { ManualClock } from '../clock.js';
 import { changelogKey, splitChangelogKey } from '../state/changelog.js';
+import { RecordRollback, withoutKnownBad } from '../rollback.js';
 import { TaskContext } from '../task-context.js';
 import type { BadRecordPolicy, InputRecord, OutputRecord, Processor, ProcessorFactory } from '../types.js';
 
@@ -45,8 +46,29 @@ export class TopologyTestDriver {
       const ts = 'timestamp' in item && item.timestamp !== undefined ? item.timestamp : this.clock.now();
       return { topic: this.options.inputTopic, partition, offset: offset.toString(), key: item.key ?? null, value: item.value, timestamp: String(ts) };
     });
-    await task.processor.process(records, task.context);
-    this.commit(partition, task);
+    this.commit(partition, await this.processRollingBack(partition, task, records));
+  }
+
+  /**
+   * Processes a batch as the runner does: a record found bad half-way (RecordRollback) rolls
+   * the partition back to its last commit (a fresh task restored from the changelog) and the
+   * batch is processed again with that record rejected. Returns the task that processed it.
+   */
+  private async processRollingBack(partition: number, first: DriverTask, records: InputRecord[]): Promise<DriverTask> {
+    const known = new Map<string, { reason: string; cause?: unknown }>();
+    let task = first;
+    for (;;) {
+      try {
+        await task.processor.process(withoutKnownBad(records, known, task.context), task.context);
+        return task;
+      } catch (error) {
+        if (!(error instanceof RecordRollback)) throw error;
+        known.set(error.record.offset, { reason: error.reason, cause: error.cause });
+        this.counters.set('rollbacks', (this.counters.get('rollbacks') ?? 0) + 1);
+        await this.restart(partition);
+        task = await this.task(partition);
+      }
+    }
   }
 
   /** Runs the processor's idle work on a partition, then commits. */
@@ -94,7 +116,6 @@ export class TopologyTestDriver {
       log: pino({ level: process.env.AIOPS_LOG_LEVEL ?? 'silent' }),
       policy: this.options.policy ?? 'dead-letter',
       partitionsOf: (topic) => this.options.partitions?.[topic] ?? 1,
-      count: (name, value = 1) => this.counters.set(name, (this.counters.get(name) ?? 0) + value),
     });
     await processor.init(context);
     const byName = new Map(context.stores.map((s) => [s.name, s]));
@@ -109,8 +130,9 @@ export class TopologyTestDriver {
   }
 
   private commit(partition: number, task: DriverTask): void {
-    const { outputs, deadLetters } = task.context.take();
+    const { outputs, deadLetters, counts } = task.context.take();
     this.committed.push(...outputs, ...deadLetters);
+    for (const [name, value] of counts) this.counters.set(name, (this.counters.get(name) ?? 0) + value);
     const log = this.changelog.get(partition) ?? new Map<string, Buffer | null>();
     for (const store of task.context.stores) {
       for (const [key, value] of store.drainChanges()) {

@@ -6,7 +6,7 @@ import { runProcess } from '../../runtime/process.js';
 import type { RunningProcess } from '../../runtime/process.js';
 import { processKafka } from '../../runtime/runner.js';
 import { signalSerde } from '../../schemas/index.js';
-import { collectMessages, createTopics, kafkaClient } from '../../stack/clients/index.js';
+import { collectMessages, createTopics, kafkaClient, readTopicToEnd } from '../../stack/clients/index.js';
 import { eventually } from '../helpers/eventually.js';
 import { stackEndpoints } from '../helpers/stack.js';
 import { sumRecord } from '../helpers/otlp.js';
@@ -42,6 +42,9 @@ describe('ingest on the real broker keeps going through bad input', () => {
         { value: Buffer.from(JSON.stringify({ resourceMetrics: [{ scopeMetrics: [] }] })) }, // otlp_json where otlp_proto is expected
         { value: sum(Number.NaN) },
         { value: sum(-3) },
+        // A first resource that reaches the state, then one cut short: the partition rolls back
+        // to its last commit and replays without it (the first resource's 7 must not count).
+        { value: Buffer.concat([sumRecord({ service: 'half-way', value: 7, metric: 'http.server.requests', startMs: T0, timeMs: T0 + 1000 }), good.subarray(0, good.length - 4)]) },
         { value: good },
       ],
     });
@@ -57,13 +60,13 @@ describe('ingest on the real broker keeps going through bad input', () => {
 
     const dead = await collectMessages(kafka, {
       topic: deadLetterTopic,
-      count: 3,
+      count: 4,
       timeoutMs: 60_000,
       filter: (m) => m.headers?.[deadLetterHeaders.topic]?.toString() === input,
     });
     // Dead letters keep the original (here null) key, so they spread over the DLQ's partitions.
     dead.sort((a, b) => Number(a.headers?.[deadLetterHeaders.offset]?.toString()) - Number(b.headers?.[deadLetterHeaders.offset]?.toString()));
-    expect(dead.map((m) => m.headers?.[deadLetterHeaders.offset]?.toString())).toEqual(['0', '1', '2']);
+    expect(dead.map((m) => m.headers?.[deadLetterHeaders.offset]?.toString())).toEqual(['0', '1', '2', '5']);
     for (const m of dead) {
       expect(m.headers?.[deadLetterHeaders.reason]?.toString()).toMatch(/^undecodable otlp_proto payload: /);
       expect(m.headers?.[deadLetterHeaders.partition]?.toString()).toBe('0');
@@ -78,6 +81,8 @@ describe('ingest on the real broker keeps going through bad input', () => {
       const s = await (proc as RunningProcess).runner.stats();
       return s.counters.bad_values === 2 ? s : undefined;
     });
-    expect(stats.counters).toMatchObject({ rejected_records: 3, dead_letters: 3, bad_values: 2 });
+    expect(stats.counters).toMatchObject({ rejected_records: 4, dead_letters: 4, bad_values: 2, rollbacks: 1 });
+    const keyed = (await readTopicToEnd(kafka, signals)).filter((m) => m.key !== null).map((m) => signalSerde.deserialize(m.value as Buffer));
+    expect(keyed.map((p) => p.dimensions['service.name'])).toEqual(['bad-input']);
   });
 });

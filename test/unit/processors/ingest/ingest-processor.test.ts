@@ -218,6 +218,35 @@ describe('IngestProcessor', () => {
     expect(partials(d).map((p) => [p.rule, p.count])).toEqual([['http', 3]]);
   });
 
+  it('decodes once: a record failing half-way rolls the partition back to its last commit, and nothing is lost or counted twice', async () => {
+    const earlier = request([{ instance: 'a', start: T0, time: T0 + 1000, count: 2 }]);
+    const first = request([{ instance: 'a', start: T0, time: T0 + 2000, count: 5 }]);
+    // Two instances: the first one's point reaches the state before the payload ends too early.
+    const twoInstances = request([
+      { instance: 'b', start: T0, time: T0 + 2000, count: 7 },
+      { instance: 'c', start: T0, time: T0 + 2000, count: 11 },
+    ]);
+    const truncated = twoInstances.subarray(0, twoInstances.length - 5);
+    const last = request([{ instance: 'a', start: T0, time: T0 + 3000, count: 6 }]);
+    const rolled = driver();
+    await rolled.pipe(0, [earlier]);
+    await rolled.pipe(0, [first, truncated, last]);
+    await rolled.idle(0);
+    const clean = driver();
+    await clean.pipe(0, [earlier]);
+    await clean.pipe(0, [first, request([]), last]);
+    await clean.idle(0);
+    expect(rolled.counters.get('rollbacks')).toBe(1);
+    expect(clean.counters.get('rollbacks')).toBeUndefined();
+    const dlq = rolled.outputs('aiops.dlq.v1');
+    expect(dlq.map((r) => r.headers?.['aiops.dlq.source.offset'])).toEqual(['2']);
+    expect(String(dlq[0]?.headers?.['aiops.dlq.reason'])).toMatch(/^undecodable otlp_proto payload: /);
+    const view = (d: TopologyTestDriver): unknown[] => partials(d).map((p) => [p.signal, p.bucketStartMs, p.count, p.series]);
+    expect(view(rolled)).toEqual(view(clean));
+    // Instance a counted once: 2 (first point, no earlier value), then +3 and +1.
+    expect(partials(rolled).reduce((n, p) => n + p.count, 0)).toBe(6);
+  });
+
   it('aggregates counter rules from monotonic sums', async () => {
     const d = driver({ rules: [counterRule] });
     await d.pipe(0, [sumRequest(12)]);
