@@ -93,13 +93,22 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const { connection, port, policy, sessionTimeoutMs, commitIntervalMs } = common('evaluate', 9465);
   const bands = new BandBoard(anomaly.bands, anomaly.maxBandSeries);
   const sloBoard = new SloBoard();
+  // Where signal values, SLO events and SLO measurements go (the anomaly topics are in the file).
+  const valuesTopic = process.env.AIOPS_EVALUATE_VALUES_TOPIC || evaluateOutputTopics[0];
+  const sloEvents = process.env.AIOPS_EVALUATE_SLO_TOPIC || sloTopic;
+  const sloMeasurements = process.env.AIOPS_EVALUATE_MEASUREMENTS_TOPIC || measurementsTopic;
   await runProcess({
     name: process.env.AIOPS_EVALUATE_NAME ?? 'evaluate',
     kafka: processKafka(connection, 'aiops-evaluate'),
+    ...(process.env.AIOPS_EVALUATE_MAX_BATCH_BYTES ? { maxBytesPerPartition: Number(process.env.AIOPS_EVALUATE_MAX_BATCH_BYTES) } : {}),
     inputTopic: process.env.AIOPS_EVALUATE_TOPIC ?? evaluateInputTopic,
-    outputTopics: [...evaluateOutputTopics, ...(anomaly.enabled ? [anomaly.topic] : []), sloTopic, ...(anomaly.measurementsTopic ? [anomaly.measurementsTopic] : []), measurementsTopic],
+    outputTopics: [...new Set([valuesTopic, ...(anomaly.enabled ? [anomaly.topic] : []), sloEvents, ...(anomaly.measurementsTopic ? [anomaly.measurementsTopic] : []), sloMeasurements])],
     factory: evaluateFactory({
-      consumers: () => [...(anomaly.enabled ? [new AnomalyStage(anomaly, bands)] : []), ...(slos.length > 0 ? [new SloStage(slos, { board: sloBoard })] : [])],
+      valuesTopic,
+      consumers: () => [
+        ...(anomaly.enabled ? [new AnomalyStage(anomaly, bands)] : []),
+        ...(slos.length > 0 ? [new SloStage(slos, { board: sloBoard, topic: sloEvents, measurementsTopic: sloMeasurements })] : []),
+      ],
     }),
     instruments: (meter) => {
       bands.register(meter);

@@ -100,7 +100,7 @@ export function classifyKafkaError(error: unknown, broker?: string, connection?:
     const mechanism = connection?.sasl ? `${connection.sasl.mechanism.toUpperCase()} as "${connection.sasl.username}"` : 'SASL';
     return aiopsError('KAFKA_AUTH', [where, mechanism, scrub(auth.message ?? 'authentication failed', connection)], error);
   }
-  const tls = errors.find((e) => e.code !== undefined && (e.code in tlsCodes || e.code.startsWith('ERR_SSL_')));
+  const tls = errors.find((e) => typeof e.code === 'string' && (e.code in tlsCodes || e.code.startsWith('ERR_SSL_')));
   if (tls?.code) {
     const hint = tlsCodes[tls.code] ?? 'the TLS handshake failed';
     return aiopsError('KAFKA_TLS', [where, `${hint} (${tls.code})`], error);

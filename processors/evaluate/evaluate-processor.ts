@@ -77,10 +77,15 @@ export class EvaluateProcessor implements Processor {
       // large transaction is written in several produce requests, and a fetch can end between
       // them); ingest sends the WATERMARK after all of them, in the same transaction.
       const watermarkMs = signal.kind === 'WATERMARK' ? Math.max(source?.watermarkMs ?? -Infinity, signal.watermarkMs) : (source?.watermarkMs ?? -Infinity);
-      if (!source || source.watermarkMs !== watermarkMs || source.idle !== signal.idle) this.sources.put(key, { watermarkMs, idle: signal.idle });
+      const moved = !source || source.watermarkMs !== watermarkMs || source.idle !== signal.idle;
+      if (moved) this.sources.put(key, { watermarkMs, idle: signal.idle });
       if (signal.kind === 'PARTIAL') this.merge(signal);
+      // Buckets close at the record that moves the watermark, not at the end of the batch: what
+      // closes, and so every output, depends on the order of the input alone, never on where a
+      // fetch ended or a restart resumed (a source first seen, or back from idle, after a batch
+      // boundary would otherwise find its buckets closed in one run and open in another).
+      if (moved) this.closeReady();
     }
-    this.closeReady();
   }
 
   close(): void {

@@ -71,6 +71,28 @@ describe('EvaluateProcessor', () => {
     expect(driver.counters.get('late_partials')).toBeUndefined();
   });
 
+  it('closes the same buckets whatever the batches: a source first seen, or back from idle, after a batch boundary', async () => {
+    // Source 1 appears only after source 0 has passed two buckets; it then goes idle and comes back.
+    const input = [
+      partial(0, 0, 5, 0, [5, 0, 0]), watermark(0, B), partial(0, B, 6, 0, [6, 0, 0]), watermark(0, 2 * B),
+      partial(1, 0, 7, 0, [7, 0, 0]), partial(1, B, 8, 0, [8, 0, 0]), watermark(1, 2 * B, true),
+      partial(0, 2 * B, 9, 0, [9, 0, 0]), partial(1, 2 * B, 10, 0, [10, 0, 0]), watermark(0, 3 * B), watermark(1, 3 * B),
+    ];
+    const runs: number[][] = [];
+    for (const cuts of [[], [4], [2, 7], [1, 5, 8, 9]]) {
+      const { driver, seen } = setup();
+      let from = 0;
+      for (const cut of [...cuts, input.length]) {
+        await driver.pipe(0, input.slice(from, cut));
+        from = cut;
+      }
+      runs.push(seen.map((v) => v.count));
+    }
+    // Each close happens at the record that moves the watermark: source 1's first two buckets come
+    // after source 0 closed them (late, in every split alike), and its third bucket merges.
+    expect(runs).toEqual(runs.map(() => [5, 6, 19]));
+  });
+
   it('counts a partial for an already closed bucket as late instead of merging it', async () => {
     const { driver, seen } = setup();
     await driver.pipe(0, [partial(0, 0, 5, 0, [5, 0, 0]), watermark(0, B)]);
