@@ -1,6 +1,7 @@
 import { httpHost } from '../runtime/process.js';
 import { buildHealthServer } from '../runtime/http/health-server.js';
 import { createLogger } from '../runtime/logger.js';
+import { runtimeMetricsEndpoint } from '../runtime/runtime-metrics.js';
 import { aiopsError } from '../runtime/errors.js';
 import { kafkaConnectionFromEnv } from '../runtime/kafka-config.js';
 import { processKafka } from '../runtime/runner.js';
@@ -93,10 +94,12 @@ export async function runSinks(_argv: string[]): Promise<number> {
   const runners = sinks.map(
     (sink) => new SinkRunner({ kafka: processKafka(connection, `aiops-sink-${sink.name}`), sink, log: log.child({ sink: sink.name }), ...(sink.name === 'influxdb' ? { topics: influxTopics } : {}) }),
   );
+  const runtime = runtimeMetricsEndpoint('sinks');
   const server = buildHealthServer({
     live: () => true,
     ready: () => runners.every((r) => r.ready),
-    metrics: async () => renderStats(runners, sinks.map((s) => s.name), sinks),
+    // Beside the sinks' counters, the Node.js runtime metrics (process="sinks"; runtime/runtime-metrics.ts).
+    metrics: async () => `${renderStats(runners, sinks.map((s) => s.name), sinks)}${await runtime.render()}`,
     detail: () => ({ sinks: sinks.map((s, i) => ({ name: s.name, ready: runners[i]?.ready ?? false, ...runners[i]?.stats })) }),
   });
   if (port > 0) await server.listen({ port, host: httpHost('sinks') });
@@ -112,6 +115,7 @@ export async function runSinks(_argv: string[]): Promise<number> {
   const stop = async (): Promise<void> => {
     for (const r of runners) await r.stop();
     await server.close();
+    await runtime.shutdown();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop());
