@@ -185,6 +185,7 @@ describe.skipIf(externalEndpoints() !== undefined)('a 30-second broker stop on l
 
     // Ready again by itself, traffic a while longer, then stop it and flush the last point.
     await eventually('ingest ready again', async () => ((await fetch(ingestReady)).status === 200 ? true : undefined), { timeoutMs: 90_000 });
+    await eventually('every process ready again', async () => ((await Promise.all(processes.map((p) => p.runner.ready()))).every(Boolean) ? true : undefined), { timeoutMs: 90_000 });
     await sleep(10 * BUCKET_MS);
     clearInterval(traffic);
     traffic = undefined;
