@@ -12,7 +12,8 @@ export const platformDashboard: DashboardSpec = {
     'and the process\'s **CPU**, **event-loop delay** and **GC** (saturated?) or **state size** (growing without bound?). ' +
     '**Sink deliveries and retries** tell whether alerts leave the platform.',
   tags: ['aiops', 'platform'],
-  variables: [{ name: 'process', label: 'Process', query: 'label_values(aiops_process_events_total, process)', multi: true, includeAll: true }],
+  // Every platform process exports the runtime metrics (the sinks too, which have no aiops_process_*).
+  variables: [{ name: 'process', label: 'Process', query: 'label_values(process_cpu_time_total, process)', multi: true, includeAll: true }],
   annotations: [],
   panels: [
     {

@@ -1,5 +1,8 @@
 import type { Meter, MeterProvider } from '@opentelemetry/api';
+import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider as SdkMeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 
 /**
  * Runtime metrics of a Node.js process under the OpenTelemetry semantic conventions' names:
@@ -44,4 +47,39 @@ export function startRuntimeMetrics(provider: MeterProvider): { stop(): void } {
   instrumentation.setMeterProvider(provider);
   registerProcessMetrics(provider.getMeter('aiops.runtime'));
   return { stop: () => instrumentation.disable() };
+}
+
+/** A reader that collects on demand, for `/metrics`. */
+export class PullReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+/** The runtime and process metrics of this process in the Prometheus text format, for a `/metrics`. */
+export interface RuntimeMetricsEndpoint {
+  /** The metrics, each with a `process` label; no target_info or scope info (the caller's own text may carry them). */
+  render(): Promise<string>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The runtime and process metrics on a meter provider of their own, whose `process` resource
+ * attribute becomes a label on every series (`v8js_memory_heap_used{process="sinks",...}`). The
+ * serializer adds no unit suffixes: `process_cpu_time_total`, `nodejs_eventloop_delay_p99`.
+ */
+export function runtimeMetricsEndpoint(processName: string): RuntimeMetricsEndpoint {
+  const reader = new PullReader();
+  const provider = new SdkMeterProvider({ resource: resourceFromAttributes({ process: processName }), readers: [reader] });
+  const runtime = startRuntimeMetrics(provider);
+  const serializer = new PrometheusSerializer(undefined, false, /^process$/, true, true);
+  return {
+    async render() {
+      const { resourceMetrics } = await reader.collect();
+      return serializer.serialize(resourceMetrics);
+    },
+    async shutdown() {
+      runtime.stop();
+      await provider.shutdown();
+    },
+  };
 }

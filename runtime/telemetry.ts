@@ -2,15 +2,9 @@ import { metrics } from '@opentelemetry/api';
 import type { Meter } from '@opentelemetry/api';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { RunnerStats } from './runner.js';
-import { startRuntimeMetrics } from './runtime-metrics.js';
-
-/** A reader that collects on demand, for `/metrics`. */
-class PullReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
+import { PullReader, runtimeMetricsEndpoint } from './runtime-metrics.js';
 
 /** A process's own metrics, rendered in the Prometheus text format on request. */
 export interface Telemetry {
@@ -53,20 +47,15 @@ export function createTelemetry(processName: string, stats: () => Promise<Runner
     [counters, lag, stateBytes, stateEntries, readyGauge],
   );
   const serializer = new PrometheusSerializer();
-  const runtimeReader = new PullReader();
-  const runtimeProvider = new MeterProvider({ resource: resourceFromAttributes({ process: processName }), readers: [runtimeReader] });
-  const runtime = startRuntimeMetrics(runtimeProvider);
-  // The resource's `process` on every runtime series; no second target_info or scope info.
-  const runtimeSerializer = new PrometheusSerializer(undefined, false, /^process$/, true, true);
+  const runtime = runtimeMetricsEndpoint(processName);
   return {
     meter,
     async render() {
-      const [own, rt] = await Promise.all([reader.collect(), runtimeReader.collect()]);
-      return `${serializer.serialize(own.resourceMetrics)}${runtimeSerializer.serialize(rt.resourceMetrics)}`;
+      const [own, rt] = await Promise.all([reader.collect(), runtime.render()]);
+      return `${serializer.serialize(own.resourceMetrics)}${rt}`;
     },
     shutdown: async () => {
-      runtime.stop();
-      await Promise.all([provider.shutdown(), runtimeProvider.shutdown()]);
+      await Promise.all([provider.shutdown(), runtime.shutdown()]);
     },
   };
 }
