@@ -89,9 +89,9 @@ function duration(ms: number): string {
  * alert and do not change while it is active: alertname, service, severity (as the event opened)
  * and the SLO and tier, or the signal and metric.
  *
- * The active set is kept in a compacted topic (event id → {@link ActiveEntry}, a tombstone when
- * the alert ends), written after Alertmanager accepted a batch and before `deliver` resolves,
- * i.e. before the input offset is committed; a start reads only that topic. A crash between the
+ * The active set is kept in a compacted topic (event id → {@link ActiveEntry} when an alert becomes
+ * active, a tombstone when it ends), written after Alertmanager accepted a batch and before
+ * `deliver` resolves, i.e. before the input offset is committed; a start reads only that topic. A crash between the
  * post and the write, or between the write and the commit, replays the batch: Alertmanager takes
  * the same alert again (same labels) and the set ends the same.
  *
@@ -106,6 +106,8 @@ export class AlertmanagerSink implements Sink {
   readonly active = new Map<string, PostableAlert>();
   readonly stats: AlertmanagerSinkStats = { stale: { anomaly: 0, slo: 0 }, loaded: 0 };
   private readonly kinds = new Map<string, AlertKind>();
+  /** Alerts whose membership changed and is not yet on the active-set topic. */
+  private readonly unrecorded = new Set<string>();
   private readonly resendMs: number;
   private readonly now: () => number;
   private readonly clock: EvidenceClock;
@@ -144,10 +146,12 @@ export class AlertmanagerSink implements Sink {
       const changed = new Map<string, PostableAlert>();
       for (const e of events) {
         if (e.kind === 'measurement') continue;
+        const was = this.active.has(e.event.id);
         changed.set(e.event.id, this.fold(e));
+        if (this.active.has(e.event.id) !== was) this.unrecorded.add(e.event.id);
       }
       await this.post([...changed.values()]);
-      await this.record(changed.keys());
+      await this.record();
     });
   }
 
@@ -187,8 +191,9 @@ export class AlertmanagerSink implements Sink {
       this.stats.stale[d.kind]++;
       this.options.log.info({ event: d.id, kind: d.kind, silentMs: d.silentMs, reason: 'stale' }, `${d.kind} alert ${d.id} resolved as stale: no event about it for ${span(d.silentMs)}`);
     }
-    await this.set?.write(due.map((d) => [d.id, null] as const)).catch((error: unknown) =>
-      this.options.log.warn({ error: (error as Error).message }, 'stale alerts could not be removed from the active-set topic; a restart resends them until they are stale again'),
+    for (const d of due) this.unrecorded.add(d.id);
+    await this.record().catch((error: unknown) =>
+      this.options.log.warn({ error: (error as Error).message }, 'stale alerts could not be removed from the active-set topic yet; the next delivery or check writes them'),
     );
     return due.length;
   }
@@ -214,9 +219,15 @@ export class AlertmanagerSink implements Sink {
     return this.loading;
   }
 
-  /** Writes the alerts' current membership (the alert, or a tombstone) to the active-set topic. */
-  private async record(ids: Iterable<string>): Promise<void> {
-    if (!this.set) return;
+  /**
+   * Writes the alerts whose membership changed (became active: the alert; ended: a tombstone) to
+   * the active-set topic. An UPDATE of an alert already in the set writes nothing: the set holds
+   * which alerts are active and what they were when they opened, and the next event refreshes the
+   * rest; so the topic takes two records per alert, not one per event.
+   */
+  private async record(): Promise<void> {
+    if (!this.set || this.unrecorded.size === 0) return;
+    const ids = [...this.unrecorded];
     const changes: (readonly [string, ActiveEntry | null])[] = [];
     for (const id of ids) {
       const alert = this.active.get(id);
@@ -224,6 +235,7 @@ export class AlertmanagerSink implements Sink {
       changes.push([id, alert && kind ? { kind, alert } : null]);
     }
     await this.set.write(changes);
+    for (const id of ids) this.unrecorded.delete(id);
   }
 
   private startTimer(): void {
@@ -231,6 +243,7 @@ export class AlertmanagerSink implements Sink {
     this.timer = setInterval(() => {
       this.ticking ??= this.serial
         .run(async () => {
+          await this.record().catch((error: unknown) => this.options.log.warn({ error: (error as Error).message }, 'active-set changes not written yet; next interval tries again'));
           await this.resolveStale().catch((error: unknown) => this.options.log.warn({ error: (error as Error).message }, 'resolving stale alerts failed; next interval tries again'));
           await this.resend();
         })
