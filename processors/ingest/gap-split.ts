@@ -18,6 +18,8 @@ export class GapSplit {
   upTo = new Float64Array(16);
   /** Number of pieces of the last plan. */
   n = 0;
+  /** Whether the last plan moved a late increment into the first open bucket. */
+  moved = false;
 
   constructor(
     private readonly bucketMs: number,
@@ -28,10 +30,18 @@ export class GapSplit {
   /**
    * Plans the pieces of an increment that accumulated over (fromMs, toMs]. Without a gap (`fromMs`
    * not finite, or at most one bucket before `toMs`) there is one piece: the bucket of `toMs`.
-   * `firstOpenMs` is the start of the earliest bucket that is not closed yet.
+   * `firstOpenMs` is the start of the earliest bucket that is not closed yet (bucket-aligned).
+   * `fromMs` NaN (a first point, a gauge, a delta point) never moves: such a late point is dropped.
    */
   plan(fromMs: number, toMs: number, firstOpenMs: number): number {
     const bucketMs = this.bucketMs;
+    this.moved = false;
+    // An increment whose point is late (its bucket closed) goes to the first open bucket whole:
+    // dropping it would lose it for good, since the series' cumulative state has moved past it.
+    if (Number.isFinite(fromMs) && toMs < firstOpenMs) {
+      this.moved = true;
+      return this.single(firstOpenMs);
+    }
     const end = Math.floor(toMs / bucketMs) * bucketMs;
     let from = Math.max(fromMs, firstOpenMs, toMs - this.maxBuckets * bucketMs);
     if (!(toMs - fromMs > bucketMs) || !(toMs - from > 0)) return this.single(end);

@@ -217,8 +217,9 @@ export class IngestProcessor implements Processor, MetricsVisitor {
         }
       }
       const pieces = this.gaps.plan(from, timeMs, this.meta.closedThroughMs);
+      if (this.gaps.moved) this.context.counters.add('late_increments_moved');
       for (let p = 0; p < pieces; p++) {
-        const partial = this.partialFor(series, rule, p === pieces - 1 ? timeMs : (this.gaps.starts[p] as number));
+        const partial = this.partialFor(series, rule, p === pieces - 1 ? Math.max(timeMs, this.gaps.starts[p] as number) : (this.gaps.starts[p] as number));
         if (!partial) continue;
         if (rule.kind === 'gauge') {
           partial.count += 1;
@@ -264,11 +265,12 @@ export class IngestProcessor implements Processor, MetricsVisitor {
         state[S_SUM] = Number.isFinite(sum) ? sum : 0;
       }
       const pieces = step === Step.BASELINE ? 0 : this.gaps.plan(from, timeMs, this.meta.closedThroughMs);
+      if (pieces > 0 && this.gaps.moved) this.context.counters.add('late_increments_moved');
       // Split over a gap, the count follows the histogram buckets' shares when they add up to it,
       // so every piece stays a consistent histogram.
       const byBuckets = pieces > 1 && bucketCount > 0 && bucketDeltaTotal(state, counts, bucketCount, step === Step.DELTA) === dCount;
       for (let p = 0; p < pieces; p++) {
-        const partial = this.partialFor(series, rule, p === pieces - 1 ? timeMs : (this.gaps.starts[p] as number));
+        const partial = this.partialFor(series, rule, p === pieces - 1 ? Math.max(timeMs, this.gaps.starts[p] as number) : (this.gaps.starts[p] as number));
         if (!partial) continue;
         const added = this.addBuckets(partial, series, bounds, counts, bucketCount, step === Step.DELTA, p);
         const share = byBuckets && !Number.isNaN(added) ? added : this.gaps.share(dCount, p);

@@ -274,7 +274,7 @@ describe('Grafana sink (real Kafka, a fake Grafana holding to the annotations HT
     expect(posts[0]?.authorization).toBe(`Bearer ${TOKEN}`);
     expect(posts[0]?.contentType).toMatch(/^application\/json/);
     expect(grafana.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
-    expect(sink.mapping(open.id)).toEqual({ annotationId: annotation?.id, resolved: false, text: annotation?.text });
+    expect(sink.mapping(open.id)).toEqual({ annotationId: annotation?.id, resolved: false, text: annotation?.text, kind: 'anomaly' });
   });
 
   it('closes the region on RESOLVED with one PATCH of timeEnd, and records that on the compacted topic', async () => {
@@ -355,7 +355,8 @@ describe('Grafana sink (real Kafka, a fake Grafana holding to the annotations HT
     await startRunner();
     // A fresh sink: what it knows before consuming came from the mapping topic alone.
     expect(sink.mapped).toBe(mapped);
-    expect(runner.stats.rebuilt).toBe(produced);
+    // The start read the id map alone (one entry per event id), not the event topics.
+    expect(runner.stats.rebuilt).toBe(mapped);
     await delivered(produced);
     expect(grafana.ok('POST')).toHaveLength(created);
     expect(grafana.ok('PATCH')).toHaveLength(patched);
@@ -383,5 +384,22 @@ describe('Grafana sink (real Kafka, a fake Grafana holding to the annotations HT
     expect(grafana.withTag(`slo:${name}`)).toHaveLength(1);
     expect(logs.join('')).toContain('Grafana not reachable');
     expect(logs.join('')).not.toContain(TOKEN);
+  });
+
+  it('closes the regions whose source went silent as stale, with a last line saying so', async () => {
+    // The SLO alert of the outage test never resolved; nothing more comes about it.
+    const name = `search-latency-${run}`;
+    const [region] = grafana.withTag(`slo:${name}`);
+    expect(region?.timeEnd).toBeUndefined();
+    await runner.stop();
+    sink = new GrafanaSink({ url: grafana.url, ...(credentials ? { credentials } : {}), kafka: kafkaClient(endpoints.kafkaBrokers), mappingTopic, name: `grafana-test-${run}`, staleness: { anomalyMs: 2_000, sloMs: 2_000 }, log });
+    runner = new SinkRunner({ kafka: kafkaClient(endpoints.kafkaBrokers), topics: [anomaliesTopic, sloTopic], sink, log, maxBackoffMs: 1_000 });
+    await runner.start();
+    await eventually('region closed as stale', async () => (grafana.withTag(`slo:${name}`)[0]?.timeEnd !== undefined ? true : undefined), { timeoutMs: 30_000 });
+    const closed = grafana.withTag(`slo:${name}`)[0];
+    expect(closed?.text).toMatch(/\nResolved as stale [0-9T:.-]+Z: no event about it for \d+s \(stale after 2s\)\.$/);
+    expect(sink.stats.stale.slo).toBeGreaterThanOrEqual(1);
+    expect(sink.mapping(region?.tags.find((t) => t.startsWith('event:'))?.slice('event:'.length) ?? '')?.resolved).toBe(true);
+    expect(logs.join('')).toContain('closed as stale');
   });
 });

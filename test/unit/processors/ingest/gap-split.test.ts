@@ -109,8 +109,15 @@ describe('GapSplit', () => {
       [4 * B, 10],
     ]);
     // The whole gap closed: everything in the point's own bucket.
-    expect(split.plan(T0 + 1_000, T0 + 4 * B + 1_000, T0 + 4 * B + 1_000)).toBe(1);
+    expect(split.plan(T0 + 1_000, T0 + 4 * B + 1_000, T0 + 4 * B)).toBe(1);
     expect(pieces(split, 5)).toEqual([[4 * B, 5]]);
+    // The point itself late: the whole increment to the first open bucket.
+    expect(split.plan(T0 + 1_000, T0 + 2 * B + 1_000, T0 + 3 * B)).toBe(1);
+    expect(split.moved).toBe(true);
+    expect(pieces(split, 5)).toEqual([[3 * B, 5]]);
+    // Nothing to move for a point without a previous one.
+    split.plan(Number.NaN, T0 + 2 * B + 1_000, T0 + 3 * B);
+    expect(split.moved).toBe(false);
   });
 
   it('spreads over at most its longest span, the older part going to its first bucket', () => {
@@ -191,6 +198,24 @@ describe('ingest over a gap in a series', () => {
       [4 * B, 10],
     ]);
     expect(d.counters.get('late_points')).toBeUndefined();
+  });
+
+  it("moves the increment of a late cumulative point into the first open bucket (the series' state is past it); a late first point is still dropped", async () => {
+    const d = driver();
+    const start = T0 - 1_000;
+    await d.pipe(0, [histogram(start, T0 + 1_000, [5, 0, 0], 200, 'b')]);
+    await d.pipe(0, [histogram(start, T0 + 3 * B + 1_000, [1, 0, 0], 200, 'a')]);
+    // b's next point is in bucket 2, closed by a's point: its 20 go to bucket 3.
+    await d.pipe(0, [histogram(start, T0 + 2 * B + 5_000, [25, 0, 0], 200, 'b')]);
+    // A first point of a new series in a closed bucket has nothing to move: dropped as late.
+    await d.pipe(0, [histogram(start, T0 + 2 * B + 5_000, [7, 0, 0], 200, 'c')]);
+    await d.idle(0);
+    expect(partials(d).map((p) => [p.bucketStartMs - T0, p.count])).toEqual([
+      [0, 5],
+      [3 * B, 1 + 20],
+    ]);
+    expect(d.counters.get('late_increments_moved')).toBe(1);
+    expect(d.counters.get('late_points')).toBe(1);
   });
 
   it('skips a point older than the last one (a retried export arriving after the gap was spread): totals unchanged', async () => {
