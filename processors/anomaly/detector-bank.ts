@@ -1,95 +1,14 @@
 import { defaultDetectorConfig } from './config.js';
 import type { DetectorConfig } from './config.js';
+import type { DetectorResult } from './detector-result.js';
+import type { DetectorMode, DetectorName } from './detector-result.js';
+import { BLOCK_START, COUNT, F64_FIELDS, FIRST_TS, HOLD, LAST_TS, LEVEL, LOG10_2, MAD, MAD_TO_SD, MEDIAN, MIN_VALUE, MODE, MODE_SEASONAL, MODE_WARMUP, PEAK, PREV_VALUE, QUANTUM, SCALE_FLOOR, SERIALISED_FIELD_BYTES, STEP, STRIDE, TREND, U32_FIELDS, VARIANCE, ZQ } from './detector-layout.js';
+import { startSeason, warmupStep } from './detector-warmup.js';
+import { clip, levelShift, likelihood, novelty, outOfRange, twoSidedQuantile } from './detector-scores.js';
 import { normalTailLog10 } from './stats.js';
 
-/** Which model produced a point: robust warm-up statistics, the seasonal model, or none (a gap). */
-export type DetectorMode = 'warmup' | 'seasonal' | 'gap';
-
-/**
- * The detector behind a point's score: `robust-z` (a warm-up residual from the median/MAD),
- * `holt-winters` (a novel residual of the seasonal model), `likelihood` (a sustained rise of
- * residual sizes), `level-shift` (a persistent move of the deseasonalised level) or `range` (a
- * value beyond every value seen so far).
- */
-export type DetectorName = 'none' | 'robust-z' | 'holt-winters' | 'likelihood' | 'level-shift' | 'range';
-
-/** Severity of a point, from its (undamped) score. */
-export type Severity = 'none' | 'info' | 'warning' | 'critical';
-
-/** What {@link DetectorBank.update} fills in for each point; reuse one instance. */
-export class DetectorResult {
-  /** Value the model expected (NaN before the first point). */
-  expected = Number.NaN;
-  /** Prediction interval: expected -/+ intervalSigmas residual standard deviations. */
-  lower = Number.NaN;
-  upper = Number.NaN;
-  /** Actual minus expected. */
-  deviation = 0;
-  /** Deviation in residual standard deviations. */
-  sigmas = 0;
-  /**
-   * Anomaly score in [0, 1]. Once a point of a series has scored, repeats of the same or a lower
-   * score are damped for `suppressPoints` points, so one incident alerts once.
-   */
-  score = 0;
-  /** The score before that damping: use it to keep an event open while the incident lasts. */
-  rawScore = 0;
-  /** How far the model trusts this point's verdict, in [0, 1]: lower while warming up or barely outside. */
-  confidence = 0;
-  mode: DetectorMode = 'warmup';
-  detector: DetectorName = 'none';
-  severity: Severity = 'none';
-}
-
-const MODE_WARMUP = 0;
-const MODE_SEASONAL = 1;
-/** Absolute floor of every scale, so constant series divide by something. */
-const SCALE_FLOOR = 1e-9;
-/** Points whose plain mean and mean deviation start the streaming median and MAD. */
-const BOOTSTRAP_POINTS = 8;
-const MAD_TO_SD = 1.4826;
-const LOG10_2 = Math.log10(2);
-/*
- * Per-series record: STRIDE float64 fields at slot * STRIDE, so one update touches one record of
- * four cache lines (plus one season entry) whatever the order series arrive in. The first
- * F64_FIELDS are float64 values; the next U32_FIELDS are counters serialised as uint32; MODE is
- * serialised as one byte. The rest of the stride is padding that keeps records line-aligned.
- */
-const LEVEL = 0;
-const TREND = 1;
-const VARIANCE = 2;
-const MEDIAN = 3;
-const MAD = 4;
-const FIRST_TS = 5;
-const LAST_TS = 6;
-const STEP = 7;
-const COUNT = 8;
-const PREV_VALUE = 9;
-const QUANTUM = 10;
-const ZQ = 11;
-const PEAK = 12;
-const SHORT_A = 13;
-const LONG_MEAN = 14;
-const LONG_VAR = 15;
-const SHIFT_FAST = 16;
-const SHIFT_SLOW = 17;
-const SHIFT_SLOW_VAR = 18;
-const SHIFT_GAP_VAR = 19;
-const MIN_VALUE = 20;
-const MAX_VALUE = 21;
-const BLOCK_MAX = 22;
-const RING_MAX = 23;
-const BLOCK_START = 24;
-const HOLD = 25;
-const SHIFT_RUN = 26;
-const BLOCK_POINTS = 27;
-const BLOCK_INDEX = 28;
-const MODE = 29;
-const F64_FIELDS = 25;
-const U32_FIELDS = 4;
-const STRIDE = 32;
-/** Bytes of one series in a changelog record (see writeSlot): fields, then season row, then ring. */
-const SERIALISED_FIELD_BYTES = F64_FIELDS * 8 + U32_FIELDS * 4 + 1;
+export { DetectorResult } from './detector-result.js';
+export type { DetectorMode, DetectorName, Severity } from './detector-result.js';
 
 /**
  * Online anomaly detection for many series, one slot each. Each series has a record of STRIDE
@@ -295,7 +214,7 @@ export class DetectorBank {
     const c = this.config;
     const n = st[b + COUNT] as number;
     if (!Number.isFinite(value) || !Number.isFinite(timestampMs)) {
-      this.gapResult(slot, out);
+      out.gap((st[b + COUNT] as number) === 0 ? Number.NaN : st[b + MODE] === MODE_SEASONAL ? (st[b + LEVEL] as number) : (st[b + MEDIAN] as number));
       return out;
     }
     // Typical step between points, and whether this point follows a gap.
@@ -324,7 +243,7 @@ export class DetectorBank {
     let s = Math.floor(phase / this.slotMs);
     if (s >= this.slots) s = this.slots - 1;
     const k = s * this.cap + slot;
-    if (st[b + MODE] === MODE_WARMUP && timestampMs - (st[b + FIRST_TS] as number) >= c.seasonMs) this.startSeason(slot);
+    if (st[b + MODE] === MODE_WARMUP && timestampMs - (st[b + FIRST_TS] as number) >= c.seasonMs) startSeason(st, this.season, this.cap, this.slots, slot, c);
 
     /** No value below zero so far (the range detector's minimum): bands stop at zero. */
     const nonNegative = c.rangeWeight > 0 && n > 0 && (st[b + MIN_VALUE] as number) >= 0;
@@ -341,21 +260,7 @@ export class DetectorBank {
       sd = Math.max(MAD_TO_SD * mad, SCALE_FLOOR + c.relativeFloor * Math.abs(med), quantumFloor);
       const dev = value - med;
       if (n > 0) z = dev / sd;
-      // Streaming median and MAD: plain means while bootstrapping, then bounded steps.
-      if (n === 0) {
-        // The first point is the median; it says nothing about the spread yet.
-        st[b + MEDIAN] = value;
-        st[b + MAD] = 0;
-      } else if (n < BOOTSTRAP_POINTS) {
-        const w = 1 / n;
-        st[b + MEDIAN] = med + dev * w;
-        st[b + MAD] = mad + (Math.abs(dev) - mad) * w;
-      } else {
-        const stepM = c.warmupRate * Math.max(MAD_TO_SD * mad, SCALE_FLOOR * (1 + Math.abs(med)));
-        st[b + MEDIAN] = med + (dev > stepM ? stepM : dev < -stepM ? -stepM : dev);
-        const ad = Math.abs(dev) - mad;
-        st[b + MAD] = mad + (ad > stepM ? stepM : ad < -stepM ? -stepM : ad);
-      }
+      warmupStep(st, b, c, value, n);
       const prev = this.season[k] as number;
       this.season[k] = Number.isNaN(prev) ? value : 0.5 * (prev + value);
       out.mode = 'warmup';
@@ -411,7 +316,7 @@ export class DetectorBank {
       st[b + ZQ] = az > q ? q * (1 + c.quantileRate * c.quantileLevel) : Math.max(q * (1 - c.quantileRate * (1 - c.quantileLevel)), this.qz);
     }
     // Novelty first: a residual no larger than the recent record scores 0 whatever its tail.
-    const novel = scored && this.ringSize > 0 ? this.novelty(slot, Math.abs(value - expected), timestampMs) : 1;
+    const novel = scored && this.ringSize > 0 ? novelty(st, this.ring, this.ringSize, slot, c, Math.abs(value - expected), timestampMs) : 1;
     let score = 0;
     if (novel > 0) {
       const pointLog = normalTailLog10(calibrated) - LOG10_2; // two-sided
@@ -420,20 +325,20 @@ export class DetectorBank {
     let detector: DetectorName = out.mode === 'warmup' ? 'robust-z' : 'holt-winters';
 
     if (c.likelihoodWeight > 0) {
-      const sLike = this.likelihood(slot, calibrated, n);
+      const sLike = likelihood(st, b, c, calibrated, n);
       if (sLike > score) {
         score = sLike;
         detector = 'likelihood';
       }
     }
     if (c.levelShiftWeight > 0) {
-      const sShift = this.levelShift(slot, value - seasonal, n, quantumFloor);
+      const sShift = levelShift(st, b, c, value - seasonal, n, quantumFloor);
       if (sShift > score) {
         score = sShift;
         detector = 'level-shift';
       }
     }
-    if (c.rangeWeight > 0 && this.outOfRange(slot, value, n) && out.mode === 'seasonal' && c.rangeWeight > score) {
+    if (c.rangeWeight > 0 && outOfRange(st, b, c, value, n) && out.mode === 'seasonal' && c.rangeWeight > score) {
       score = c.rangeWeight;
       detector = 'range';
     }
@@ -482,179 +387,4 @@ export class DetectorBank {
     const knee = this.config.alertKnee;
     return internal <= knee ? (0.5 * internal) / knee : 0.5 + (0.5 * (internal - knee)) / (1 - knee);
   }
-
-  /**
-   * Novelty factor of a residual of this size, in [0, 1]: 0 up to the largest residual of the
-   * recent past, 1 from noveltyMargin above it. Records the size, then closes the open block
-   * once it is long enough (see the config) or spans noveltyMaxMs / noveltyBlocks; the ring's
-   * maximum is refreshed then, so the cost is O(noveltyBlocks) once per block.
-   */
-  private novelty(slot: number, size: number, timestampMs: number): number {
-    const st = this.state;
-    const b = slot * STRIDE;
-    const c = this.config;
-    const open = st[b + BLOCK_MAX] as number;
-    const record = Math.max(open, st[b + RING_MAX] as number);
-    const ratio = record > 0 ? size / record : Number.POSITIVE_INFINITY;
-    if (size > open) st[b + BLOCK_MAX] = size;
-    const points = (st[b + BLOCK_POINTS] as number) + 1;
-    let start = st[b + BLOCK_START] as number;
-    if (Number.isNaN(start)) {
-      start = timestampMs;
-      st[b + BLOCK_START] = start;
-    }
-    const elapsed = timestampMs - start;
-    const long = elapsed >= c.noveltyBlockMs && points >= c.noveltyBlockPoints && points * this.ringSize >= c.noveltyHistoryShare * (st[b + COUNT] as number);
-    if (!long && elapsed * this.ringSize < c.noveltyMaxMs) {
-      st[b + BLOCK_POINTS] = points;
-    } else {
-      const base = slot * this.ringSize;
-      const index = st[b + BLOCK_INDEX] as number;
-      this.ring[base + (index % this.ringSize)] = st[b + BLOCK_MAX] as number;
-      st[b + BLOCK_INDEX] = (index + 1) % this.ringSize;
-      st[b + BLOCK_START] = timestampMs;
-      st[b + BLOCK_POINTS] = 0;
-      st[b + BLOCK_MAX] = 0;
-      let m = 0;
-      for (let i = base; i < base + this.ringSize; i++) if ((this.ring[i] as number) > m) m = this.ring[i] as number;
-      st[b + RING_MAX] = m;
-    }
-    return ratio <= 1 ? 0 : Math.min(1, (ratio - 1) / c.noveltyMargin);
-  }
-
-  /**
-   * Sustained-change score: the short-run mean of residual sizes (mapped to [0, 1]) against its
-   * long-run mean and variance; only a rise counts.
-   */
-  private likelihood(slot: number, calibrated: number, n: number): number {
-    const st = this.state;
-    const b = slot * STRIDE;
-    const c = this.config;
-    const a = calibrated <= c.rawLow ? 0 : calibrated >= c.rawHigh ? 1 : (calibrated - c.rawLow) / (c.rawHigh - c.rawLow);
-    const shortA = (st[b + SHORT_A] as number) + c.shortRate * (a - (st[b + SHORT_A] as number));
-    st[b + SHORT_A] = shortA;
-    const lm = st[b + LONG_MEAN] as number;
-    const lv = st[b + LONG_VAR] as number;
-    const rise = shortA - Math.max(lm, c.likelihoodMeanFloor);
-    const log = rise <= 0 ? 0 : normalTailLog10(rise / Math.max(Math.sqrt(lv), c.likelihoodSdFloor));
-    const dl = shortA - lm;
-    const rate = Math.max(c.longRate, 1 / (n + 1));
-    st[b + LONG_MEAN] = lm + rate * dl;
-    st[b + LONG_VAR] = (1 - rate) * (lv + rate * dl * dl);
-    return Math.min(1, (c.likelihoodWeight * log) / c.likelihoodDecades);
-  }
-
-  /**
-   * Level-shift score of a deseasonalised value `x` (the `n`-th point): fast against slow mean of
-   * the clipped values, in units of the long-run spread of their gap. Until shiftPersist
-   * consecutive points reach the alerting level, the score stays just below it.
-   */
-  private levelShift(slot: number, x0: number, n: number, floor: number): number {
-    const st = this.state;
-    const b = slot * STRIDE;
-    const c = this.config;
-    const slow = st[b + SHIFT_SLOW] as number;
-    const slowVar = st[b + SHIFT_SLOW_VAR] as number;
-    const lim = c.shiftClip * Math.sqrt(slowVar);
-    const x = n < 2 ? x0 : x0 > slow + lim ? slow + lim : x0 < slow - lim ? slow - lim : x0;
-    const fast = n === 0 ? x : (st[b + SHIFT_FAST] as number) + c.fastRate * (x - (st[b + SHIFT_FAST] as number));
-    st[b + SHIFT_FAST] = fast;
-    const slowRate = Math.max(c.slowRate, 1 / (n + 1));
-    st[b + SHIFT_SLOW] = n === 0 ? x : slow + slowRate * (x - slow);
-    st[b + SHIFT_SLOW_VAR] = n === 0 ? 0 : (1 - slowRate) * (slowVar + slowRate * (x0 - slow) * (x0 - slow));
-    const gap = fast - slow;
-    const gapVar = st[b + SHIFT_GAP_VAR] as number;
-    st[b + SHIFT_GAP_VAR] = n === 0 ? 0 : gapVar + Math.max(c.shiftVarRate, 1 / n) * (gap * gap - gapVar);
-    if (n + 1 < c.minHistory) return 0;
-    const log = normalTailLog10(Math.abs(gap) / Math.max(Math.sqrt(gapVar), floor, SCALE_FLOOR)) - LOG10_2;
-    const score = log <= 0 ? 0 : Math.min(1, (c.levelShiftWeight * log) / c.shiftDecades);
-    const run = score >= c.alertKnee ? (st[b + SHIFT_RUN] as number) + 1 : 0;
-    st[b + SHIFT_RUN] = run;
-    return run >= c.shiftPersist ? score : Math.min(score, 0.99 * c.alertKnee);
-  }
-
-  /** Whether `value` lies beyond the range of the values seen so far by rangeTolerance of it (then widens it). */
-  private outOfRange(slot: number, value: number, n: number): boolean {
-    const st = this.state;
-    const b = slot * STRIDE;
-    if (n === 0) {
-      st[b + MIN_VALUE] = value;
-      st[b + MAX_VALUE] = value;
-      return false;
-    }
-    const lo = st[b + MIN_VALUE] as number;
-    const hi = st[b + MAX_VALUE] as number;
-    const tol = this.config.rangeTolerance * (hi - lo);
-    if (value > hi) st[b + MAX_VALUE] = value;
-    else if (value < lo) st[b + MIN_VALUE] = value;
-    return value > hi + tol || value < lo - tol;
-  }
-
-  private gapResult(slot: number, out: DetectorResult): void {
-    const st = this.state;
-    const b = slot * STRIDE;
-    const seasonal = st[b + MODE] === MODE_SEASONAL;
-    out.expected = (st[b + COUNT] as number) === 0 ? Number.NaN : seasonal ? (st[b + LEVEL] as number) : (st[b + MEDIAN] as number);
-    out.lower = Number.NaN;
-    out.upper = Number.NaN;
-    out.deviation = 0;
-    out.sigmas = 0;
-    out.score = 0;
-    out.rawScore = 0;
-    out.confidence = 0;
-    out.mode = 'gap';
-    out.detector = 'none';
-    out.severity = 'none';
-  }
-
-  /** Ends warm-up: the level is the mean of the slots seen, the season their clipped offsets. */
-  private startSeason(slot: number): void {
-    const st = this.state;
-    const b = slot * STRIDE;
-    const c = this.config;
-    const from = slot;
-    const to = this.slots * this.cap;
-    const stepI = this.cap;
-    let sum = 0;
-    let seen = 0;
-    for (let i = from; i < to; i += stepI) {
-      const v = this.season[i] as number;
-      if (!Number.isNaN(v)) {
-        sum += v;
-        seen++;
-      }
-    }
-    const level = seen > 0 ? sum / seen : (st[b + MEDIAN] as number);
-    const mult = c.seasonality === 'multiplicative';
-    const robustSd = MAD_TO_SD * (st[b + MAD] as number);
-    const lim = c.initClipSigmas * robustSd + Number.MIN_VALUE;
-    for (let i = from; i < to; i += stepI) {
-      const v = this.season[i] as number;
-      if (Number.isNaN(v)) continue;
-      const d = clip(v - level, lim);
-      this.season[i] = mult ? (level === 0 ? 1 : (level + d) / level) : d;
-    }
-    st[b + LEVEL] = level;
-    st[b + TREND] = 0;
-    st[b + VARIANCE] = robustSd * robustSd;
-    st[b + MODE] = MODE_SEASONAL;
-  }
-}
-
-/** `x` clipped to [-lim, lim]. */
-function clip(x: number, lim: number): number {
-  return x > lim ? lim : x < -lim ? -lim : x;
-}
-
-/** The z with P(|Z| > z) = 1 - level for a standard normal (bisection; once per bank). */
-function twoSidedQuantile(level: number): number {
-  const target = -Math.log10((1 - level) / 2);
-  let lo = 0;
-  let hi = 40;
-  for (let i = 0; i < 60; i++) {
-    const mid = 0.5 * (lo + hi);
-    if (normalTailLog10(mid) < target) lo = mid;
-    else hi = mid;
-  }
-  return 0.5 * (lo + hi);
 }
