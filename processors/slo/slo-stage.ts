@@ -1,4 +1,3 @@
-import type { Attributes, Meter } from '@opentelemetry/api';
 import type { SignalConsumer } from '../evaluate/types.js';
 import type { ProcessorContext, StateStore } from '../../runtime/types.js';
 import { sloEventId, sloEventSerde, sloTopic } from '../../schemas/slo.js';
@@ -10,87 +9,22 @@ import { nominalPeriodMs } from './calendar.js';
 import { SloEngine, SloSnapshot } from './engine.js';
 import type { AlertTier, AlertTransition } from './engine.js';
 import { goodAndTotal, sloNameOf } from './signals.js';
+import { SloBoard, periodLabel, windowLabel } from './slo-board.js';
 import type { SloSpec } from './types.js';
-
-const tiers: readonly AlertTier[] = ['page', 'ticket', 'budget'];
-
-/** A window length as people write it: 5m, 1h, 3d. */
-export function windowLabel(ms: number): string {
-  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`;
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  return `${ms / 1000}s`;
-}
-
-/** The SLO period as written in events: `30d rolling`, `1 month calendar Europe/Berlin`. */
-export function periodLabel(spec: SloSpec): string {
-  const w = spec.window;
-  return w.kind === 'rolling' ? `${windowLabel(w.durationMs)} rolling` : `${w.count} ${w.unit} calendar ${w.timeZone}`;
-}
 
 /** What the stage keeps per SLO besides the engine's pages. */
 interface SloMeta {
   bucketMs: number;
   /** When each firing tier started firing (for the event id of its RESOLVED record). */
   firingSince: Partial<Record<AlertTier, number>>;
+  /**
+   * Timeslices budgeting: the slice being summed (index = start / slice length, and its counts),
+   * kept in the changelog with the rest of the meta so a restart resumes it mid-slice.
+   */
+  openSlice?: { slice: number; good: number; total: number };
 }
 
-/**
- * The latest figures of every SLO a process evaluates, exported as gauges: burn rate per window,
- * error ratio per window, budget remaining, events in the period, objective and alert state.
- */
-export class SloBoard {
-  private readonly latest = new Map<string, { spec: SloSpec; snapshot: SloSnapshot; firing: Record<AlertTier, boolean> }>();
-
-  update(spec: SloSpec, snapshot: SloSnapshot, firing: Record<AlertTier, boolean>): void {
-    const entry = this.latest.get(spec.name);
-    if (entry) {
-      entry.snapshot = snapshot;
-      entry.firing = firing;
-    } else this.latest.set(spec.name, { spec, snapshot, firing });
-  }
-
-  delete(name: string): void {
-    this.latest.delete(name);
-  }
-
-  get(name: string): { snapshot: SloSnapshot; firing: Record<AlertTier, boolean> } | undefined {
-    return this.latest.get(name);
-  }
-
-  /** Registers `aiops.slo.*` gauges (Prometheus: `aiops_slo_burn_rate{slo,service,window}` ...). */
-  register(meter: Meter): void {
-    const g = (name: string, description: string) => meter.createObservableGauge(`aiops.slo.${name}`, { description });
-    const burn = g('burn_rate', 'Burn rate of the error budget over a window (1 = spending exactly the budget over the period)');
-    const ratio = g('error_ratio', 'Share of bad events over a window');
-    const remaining = g('budget_remaining', 'Share of the period error budget left (negative: overspent)');
-    const events = g('period_events', 'Events counted in the current SLO period');
-    const objective = g('objective', 'Target ratio of good events');
-    const alert = g('alert', '1 while an alert tier of the SLO is firing');
-    const observed = g('observed_share', 'Share of the SLO period the figures cover (a fresh start covers little; the budget alert waits for 0.1)');
-    // Unix time the budget runs out at the last hour's bad-event rate; no series without a projection.
-    const exhaustedAt = meter.createObservableGauge('aiops.slo.budget_exhausted_at_seconds', { description: 'When the error budget runs out at the current 1h burn rate (Unix seconds); now once overspent', unit: 's' });
-    meter.addBatchObservableCallback(
-      (result) => {
-        for (const { spec, snapshot, firing } of this.latest.values()) {
-          const base: Attributes = { slo: spec.name, service: spec.service };
-          for (const w of snapshot.windows) {
-            const attrs = { ...base, window: windowLabel(w.windowMs) };
-            result.observe(burn, w.burnRate, attrs);
-            result.observe(ratio, w.errorRatio, attrs);
-          }
-          result.observe(remaining, snapshot.period.budgetRemaining, base);
-          result.observe(events, snapshot.period.total, base);
-          result.observe(objective, spec.objective, base);
-          result.observe(observed, snapshot.period.observedShare, base);
-          if (snapshot.period.projectedExhaustionMs !== null) result.observe(exhaustedAt, snapshot.period.projectedExhaustionMs / 1000, base);
-          for (const tier of tiers) result.observe(alert, firing[tier] ? 1 : 0, { ...base, tier });
-        }
-      },
-      [burn, ratio, remaining, events, objective, alert, observed, exhaustedAt],
-    );
-  }
-}
+export { SloBoard, periodLabel, windowLabel };
 
 /**
  * The state of every SLO engine of one evaluate partition as a changelog store: the engine's
@@ -164,8 +98,6 @@ export class SloStage implements SignalConsumer {
   private readonly board: SloBoard | undefined;
   private readonly measurements: string;
   private readonly scratch = new SloSnapshot();
-  /** Timeslices budgeting: the slice being summed per SLO (not persisted: a restart loses it). */
-  private readonly slices = new Map<string, { slice: number; good: number; total: number }>();
 
   /**
    * `topic`: where SloEvents go; `measurementsTopic`: where each evaluated bucket's windows and
@@ -212,7 +144,6 @@ export class SloStage implements SignalConsumer {
   reset(): void {
     this.engines.clear();
     this.metas.clear();
-    this.slices.clear();
   }
 
   metaOf(name: string): SloMeta | undefined {
@@ -258,7 +189,7 @@ export class SloStage implements SignalConsumer {
    * the watermark passes the slice's end) the slice is one event for the engine, at its last
    * bucket: good when its good ratio reaches the target (Timeslices), or worth its good ratio
    * (RatioTimeslices). Slices without traffic are no event. A bucket of an already closed slice
-   * is late.
+   * is late. The open slice is in the SLO's meta, so it survives a restart.
    */
   private addToSlice(spec: SloSpec, engine: SloEngine, bucketStartMs: number, bucketMs: number, good: number, total: number, context: ProcessorContext): void {
     const windowMs = spec.timeslices?.windowMs ?? bucketMs;
@@ -267,21 +198,25 @@ export class SloStage implements SignalConsumer {
       return;
     }
     const slice = Math.floor(bucketStartMs / windowMs);
-    const open = this.slices.get(spec.name);
+    const meta = this.metas.get(spec.name) as SloMeta;
+    const open = meta.openSlice;
     if (open && slice < open.slice) {
       context.counters.add('slo_late_buckets');
       return;
     }
     if (open && slice > open.slice) this.closeSlice(spec, engine, bucketMs, context);
-    const current = this.slices.get(spec.name) ?? { slice, good: 0, total: 0 };
+    const current = meta.openSlice ?? { slice, good: 0, total: 0 };
     current.good += good;
     current.total += total;
-    this.slices.set(spec.name, current);
+    meta.openSlice = current;
+    this.store.dirtyMeta.add(spec.name);
   }
 
   private closeSlice(spec: SloSpec, engine: SloEngine, bucketMs: number, context: ProcessorContext): void {
-    const open = this.slices.get(spec.name);
-    this.slices.delete(spec.name);
+    const meta = this.metas.get(spec.name) as SloMeta;
+    const open = meta.openSlice;
+    delete meta.openSlice;
+    this.store.dirtyMeta.add(spec.name);
     if (!open || !(open.total > 0) || !spec.timeslices) return;
     const ratio = Math.min(1, open.good / open.total);
     const good = spec.budgeting === 'Timeslices' ? (ratio >= (spec.timeslices.target ?? 1) ? 1 : 0) : ratio;
@@ -292,7 +227,7 @@ export class SloStage implements SignalConsumer {
   onWatermark(watermarkMs: number, context: ProcessorContext): void {
     for (const [name, engine] of this.engines) {
       const spec = this.specs.get(name) as SloSpec;
-      const open = this.slices.get(name);
+      const open = this.metas.get(name)?.openSlice;
       let changed = false;
       if (spec.timeslices && open && watermarkMs >= (open.slice + 1) * spec.timeslices.windowMs) {
         this.closeSlice(spec, engine, engine.bucketMs, context);

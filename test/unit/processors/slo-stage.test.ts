@@ -132,11 +132,7 @@ describe('SloStage in evaluate', () => {
   });
 });
 
-describe('SloStage with Timeslices budgeting', () => {
-  it('counts each 1-minute slice as one event, bad when under the slice target, and pages on bad slices', async () => {
-    const { parseSloText } = await import('../../../processors/slo/spec.js');
-    const [slo] = parseSloText(
-      `apiVersion: openslo/v1
+const slicedSpec = `apiVersion: openslo/v1
 kind: SLO
 metadata: { name: sliced }
 spec:
@@ -150,19 +146,29 @@ spec:
         bad: { metricSource: { type: aiops, spec: { selector: { service.name: checkout }, status: 5.. } } }
         total: { metricSource: { type: aiops, spec: { selector: { service.name: checkout } } } }
   objectives: [{ target: 0.99, timeSliceTarget: 0.95, timeSliceWindow: 1m }]
-`,
-      's.yaml',
-    );
-    expect(slo).toMatchObject({ budgeting: 'Timeslices', timeslices: { windowMs: 60_000, target: 0.95 } });
+`;
+
+/** One closed bucket of the Timeslices SLO's signal. */
+function sliced(k: number, count: number, errors: number): Buffer {
+  return signalSerde.serialize({
+    kind: 'PARTIAL', sourcePartition: 0, watermarkMs: T0 + (k + 1) * B, idle: false, signal: 'slo.sliced{service.name="checkout"}', rule: 'slo.sliced',
+    dimensions: { 'service.name': 'checkout' }, bucketStartMs: T0 + k * B, bucketMs: B, count, errors, statusClasses: [0, count - errors, 0, 0, errors, 0],
+    sum: 0, min: Number.NaN, max: Number.NaN, bounds: [], bucketCounts: [], series: 1,
+  });
+}
+
+async function slicedDriver(board: SloBoard): Promise<TopologyTestDriver> {
+  const { parseSloText } = await import('../../../processors/slo/spec.js');
+  const [slo] = parseSloText(slicedSpec, 's.yaml');
+  expect(slo).toMatchObject({ budgeting: 'Timeslices', timeslices: { windowMs: 60_000, target: 0.95 } });
+  return new TopologyTestDriver({ name: 'evaluate', inputTopic: 'aiops.signals.v1', factory: () => new EvaluateProcessor({ emitValues: false, consumers: () => [new SloStage([slo as NonNullable<typeof slo>], { board })] }) });
+}
+
+describe('SloStage with Timeslices budgeting', () => {
+  it('counts each 1-minute slice as one event, bad when under the slice target, and pages on bad slices', async () => {
     const name = 'sliced';
-    const sliced = (k: number, count: number, errors: number): Buffer =>
-      signalSerde.serialize({
-        kind: 'PARTIAL', sourcePartition: 0, watermarkMs: T0 + (k + 1) * B, idle: false, signal: `slo.${name}{service.name="checkout"}`, rule: `slo.${name}`,
-        dimensions: { 'service.name': 'checkout' }, bucketStartMs: T0 + k * B, bucketMs: B, count, errors, statusClasses: [0, count - errors, 0, 0, errors, 0],
-        sum: 0, min: Number.NaN, max: Number.NaN, bounds: [], bucketCounts: [], series: 1,
-      });
     const board = new SloBoard();
-    const d = new TopologyTestDriver({ name: 'evaluate', inputTopic: 'aiops.signals.v1', factory: () => new EvaluateProcessor({ emitValues: false, consumers: () => [new SloStage([slo as NonNullable<typeof slo>], { board })] }) });
+    const d = await slicedDriver(board);
     // 30 minutes at 3% errors: every slice reaches 95% good, so no slice is bad although
     // every bucket has errors (Occurrences would burn 3x the budget).
     for (let k = 0; k < 180; k++) await d.pipe(0, closing(sliced(k, 100, 3)));
@@ -175,5 +181,27 @@ spec:
     expect(snap?.period.badEvents).toBe(20);
     const page = d.outputs('aiops.slo.v1').map((r) => sloEventSerde.deserialize(r.value as Buffer)).filter((e) => e.tier === 'page');
     expect(page[0]).toMatchObject({ state: 'FIRING', slo: name });
+  });
+
+  it('keeps the slice in progress across a restart: restored mid-slice, the same slices, budget and events as without one', async () => {
+    // Each slice (6 buckets) is bad only through its first three buckets (30% errors, then none:
+    // 85% good < 95%); a restart after them, mid-slice, must not forget them.
+    const timeline = Array.from({ length: 300 }, (_, k) => sliced(k, 100, k >= 120 && k % 6 < 3 ? 30 : 0));
+    const referenceBoard = new SloBoard();
+    const reference = await slicedDriver(referenceBoard);
+    for (const r of timeline) await reference.pipe(0, closing(r));
+    const restartedBoard = new SloBoard();
+    const restarted = await slicedDriver(restartedBoard);
+    for (const [k, r] of timeline.entries()) {
+      await restarted.pipe(0, closing(r));
+      if (k % 6 === 3 && k >= 120 && k < 200) await restarted.restart(0);
+    }
+    const period = (b: SloBoard) => b.get('sliced')?.snapshot.period;
+    expect(period(referenceBoard)?.badEvents).toBe(30);
+    expect(period(restartedBoard)?.badEvents).toBe(period(referenceBoard)?.badEvents);
+    expect(period(restartedBoard)?.total).toBe(period(referenceBoard)?.total);
+    const sloEvents = (d: TopologyTestDriver) => d.outputs('aiops.slo.v1').map((r) => sloEventSerde.deserialize(r.value as Buffer));
+    expect(sloEvents(reference).some((e) => e.tier === 'page' && e.state === 'FIRING')).toBe(true);
+    expect(sloEvents(restarted)).toEqual(sloEvents(reference));
   });
 });
