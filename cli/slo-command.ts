@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import { sloRulesYaml } from '../processors/slo/rules.js';
 import { parseSloFiles } from '../processors/slo/spec.js';
 import { describeSli, promSeries } from '../processors/slo/describe.js';
+import { labelAliases } from '../processors/slo/names.js';
+import { parseSliQuery } from '../processors/slo/promql.js';
 import type { SloSpec } from '../processors/slo/types.js';
 import { aiopsError } from '../runtime/errors.js';
 
@@ -65,7 +67,10 @@ export async function runSlo(argv: string[]): Promise<number> {
     process.stdout.write(`${specs.length} SLOs in ${files.length} files: valid\n`);
     if (values.prometheus !== undefined) {
       const missing = await missingSeries(values.prometheus, specs);
-      for (const m of missing) process.stdout.write(`missing  ${m.slo}  ${m.series}: no such series in ${values.prometheus}\n`);
+      for (const m of missing) {
+        process.stdout.write(`missing  ${m.slo}  ${m.series}: no such series in ${values.prometheus}\n`);
+        if (m.hint) process.stdout.write(`warning  ${m.slo}  ${m.hint}\n`);
+      }
       process.stdout.write(missing.length === 0 ? `every series the SLOs query exists in ${values.prometheus}\n` : `${missing.length} series missing\n`);
       return missing.length === 0 ? 0 : 1;
     }
@@ -85,22 +90,47 @@ export async function runSlo(argv: string[]): Promise<number> {
  * written, asked as `count(<selector>)` at the current time (status 5xx series may be absent
  * only because nothing failed yet; they are reported all the same).
  */
-export async function missingSeries(url: string, specs: readonly SloSpec[]): Promise<{ slo: string; series: string }[]> {
-  const out: { slo: string; series: string }[] = [];
+export async function missingSeries(url: string, specs: readonly SloSpec[]): Promise<{ slo: string; series: string; hint?: string }[]> {
+  const out: { slo: string; series: string; hint?: string }[] = [];
   for (const spec of specs) {
     for (const series of promSeries(spec)) {
-      const u = new URL('/api/v1/query', url);
-      u.searchParams.set('query', `count(${series})`);
-      let body: { status?: string; data?: { result?: unknown[] }; error?: string };
-      try {
-        const res = await fetch(u, { signal: AbortSignal.timeout(10_000) });
-        body = (await res.json()) as typeof body;
-      } catch (error) {
-        throw aiopsError('CLI_USAGE', [`cannot query Prometheus at ${url}: ${(error as Error).message}`]);
-      }
-      if (body.status !== 'success') throw aiopsError('CLI_USAGE', [`Prometheus at ${url} refused ${series}: ${body.error ?? 'unknown error'}`]);
-      if ((body.data?.result ?? []).length === 0) out.push({ slo: spec.name, series });
+      if (await hasSeries(url, series)) continue;
+      const hint = await aliasHint(url, series);
+      out.push({ slo: spec.name, series, ...(hint ? { hint } : {}) });
     }
   }
   return out;
+}
+
+async function hasSeries(url: string, selector: string): Promise<boolean> {
+  const u = new URL('/api/v1/query', url);
+  u.searchParams.set('query', `count(${selector})`);
+  let body: { status?: string; data?: { result?: unknown[] }; error?: string };
+  try {
+    const res = await fetch(u, { signal: AbortSignal.timeout(10_000) });
+    body = (await res.json()) as typeof body;
+  } catch (error) {
+    throw aiopsError('CLI_USAGE', [`cannot query Prometheus at ${url}: ${(error as Error).message}`]);
+  }
+  if (body.status !== 'success') throw aiopsError('CLI_USAGE', [`Prometheus at ${url} refused ${selector}: ${body.error ?? 'unknown error'}`]);
+  return (body.data?.result ?? []).length > 0;
+}
+
+/**
+ * For a missing series: a matcher's label that no series of the metric carries while a known
+ * alias does (`code` on an OTel SDK metric, whose status is `http_response_status_code`).
+ */
+async function aliasHint(url: string, series: string): Promise<string | undefined> {
+  const q = parseSliQuery(series);
+  if ('error' in q) return undefined;
+  for (const m of q.matchers) {
+    const aliases = labelAliases[m.label];
+    if (!aliases || (await hasSeries(url, `${q.metric}{${m.label}!=""}`))) continue;
+    for (const alias of aliases) {
+      if (await hasSeries(url, `${q.metric}{${alias}!=""}`)) {
+        return `no series of ${q.metric} has the label ${m.label}, but some have ${alias}: write ${alias}${m.op}${JSON.stringify(m.value)} (the label ${m.label} means the attribute ${m.label}, docs/slo.md)`;
+      }
+    }
+  }
+  return undefined;
 }

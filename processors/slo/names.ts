@@ -94,6 +94,25 @@ const knownLabels: Readonly<Record<string, string>> = {
 /** Labels that hold an HTTP status code: a matcher on one of them may select status classes. */
 export const statusLabels: readonly string[] = ['code', 'status', 'status_code', 'http_status_code', 'http_response_status_code', 'response_code'];
 
+/**
+ * Labels that name the same thing under the two ways a metric reaches Prometheus: a client
+ * library's own label (`code`, `handler`, `method`) and the OTel semantic-convention attribute
+ * as the collector's exporter names it (`http_response_status_code`, `http_route`,
+ * `http_request_method`). `slo check --prometheus` suggests one when a spec's label is on no
+ * series of the metric but its alias is.
+ */
+export const labelAliases: Readonly<Record<string, readonly string[]>> = {
+  code: ['http_response_status_code', 'status_code', 'http_status_code'],
+  status_code: ['http_response_status_code', 'code'],
+  http_status_code: ['http_response_status_code', 'code'],
+  http_response_status_code: ['code', 'status_code', 'http_status_code'],
+  handler: ['http_route'],
+  route: ['http_route'],
+  http_route: ['handler', 'route'],
+  method: ['http_request_method'],
+  http_request_method: ['method'],
+};
+
 /** Overrides of the label → attribute mapping given by a spec (`label: attribute`). */
 export type AttributeOverrides = Readonly<Record<string, string>>;
 
