@@ -231,7 +231,7 @@ describe.skipIf(externalEndpoints() !== undefined)('a 30-second broker stop on l
       `[broker-stop] per-bucket counts, seconds from the stop: sent/exported/counted (tolerance against sent ${tolerance})\n  ${table.map((r) => `${r.t}s:${r.sent}/${r.exported}/${r.got}`).join(' ')}\n`,
     );
     const counters = (await (processes[0] as RunningProcess).runner.stats()).counters;
-    process.stderr.write(`[broker-stop] ingest: out_of_order_points ${counters.out_of_order_points ?? 0}, late_points ${counters.late_points ?? 0}\n`);
+    process.stderr.write(`[broker-stop] ingest: out_of_order_points ${counters.out_of_order_points ?? 0}, late_points ${counters.late_points ?? 0}, late_increments_moved ${counters.late_increments_moved ?? 0}\n`);
     for (const row of table) {
       expect(row.got, JSON.stringify(row)).toBe(row.exported);
       expect(Math.abs(row.got - row.sent), JSON.stringify(row)).toBeLessThanOrEqual(tolerance);
