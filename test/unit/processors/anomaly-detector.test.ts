@@ -321,3 +321,17 @@ describe('DetectorBank', () => {
     expect(bank.inspect(c).count).toBe(0);
   });
 });
+
+describe('DetectorBank scores on live-like series', () => {
+  it('scores the first move of a series that was constant until then at the alert level, and does not widen its band by it', () => {
+    const bank = new DetectorBank(parseDetectorConfig({ minHistory: 12 }));
+    const slot = bank.allocate();
+    const out = new DetectorResult();
+    for (let i = 0; i < 100; i++) bank.update(slot, T0 + i * STEP, 0, out);
+    bank.update(slot, T0 + 100 * STEP, 0.53, out);
+    expect(out.rawScore).toBeGreaterThanOrEqual(0.5);
+    bank.update(slot, T0 + 101 * STEP, 0.55, out);
+    // The band after the jump is still the constant series' own, not half the jump wide.
+    expect(out.upper).toBeLessThan(0.1);
+  });
+});
