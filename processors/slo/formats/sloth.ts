@@ -28,6 +28,8 @@ import type { SliQuery } from '../promql.js';
 import { formatSelector, operandFromPromql, operandFromQuery, ratioDraft, sameSelector } from '../sli.js';
 import type { Draft } from '../sli.js';
 import { nativeFraction, nativeLatencyDraft } from '../native-sli.js';
+import { parseShape } from '../zod-problems.js';
+import { z } from 'zod';
 import type { AlertWindow, SloSpec } from '../types.js';
 import { minPeriodMs, standardWindowsMs } from '../burn-rates.js';
 import type { ClaimName } from './openslo.js';
@@ -160,13 +162,25 @@ export const defaultSlothPeriod: SlothPeriod = Object.freeze({ durationMs: defau
 
 const durationUnits: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 
-function duration(s: Scope, o: Obj, key: string, path: string): number | undefined {
-  const text = str(s, o, key, path, true);
-  if (text === undefined) return undefined;
-  const m = /^([1-9]\d*)([mhdw])$/.exec(text);
-  if (!m) return s.fail(at(path, key), `must be a duration like 5m, 1h, 28d, got ${show(text)}`);
-  return Number(m[1]) * (durationUnits[m[2] ?? ''] ?? 0);
-}
+/** A Sloth duration (`5m`, `1h`, `28d`, `1w`) in milliseconds. */
+const duration = z
+  .string()
+  .regex(/^[1-9]\d*[mhdw]$/, { error: (issue) => `must be a duration like 5m, 1h, 28d, got ${show(issue.input)}` })
+  .transform((text) => Number(text.slice(0, -1)) * (durationUnits[text.slice(-1)] ?? 0));
+const keptWindow = duration.refine((ms) => standardWindowsMs.includes(ms), { error: 'must be one of the windows the engine keeps: 5m, 30m, 1h, 2h, 6h, 1d, 3d' });
+const alertWindow = z.object({
+  errorBudgetPercent: z.number().refine((p) => p > 0 && p <= 100, { error: (issue) => `must be in (0, 100], got ${show(issue.input)}` }),
+  shortWindow: keptWindow,
+  longWindow: keptWindow,
+});
+const tierWindows = z.object({ quick: alertWindow, slow: alertWindow });
+const alertWindowsDoc = z.object({
+  spec: z.object({
+    sloPeriod: duration.refine((ms) => ms >= minPeriodMs, { error: `is too short for any burn-rate alert; use at least ${minPeriodMs / 60_000}m` }),
+    page: z.unknown().optional(),
+    ticket: z.unknown().optional(),
+  }),
+});
 
 /**
  * Sloth's `AlertWindows` (apiVersion sloth.slok.dev/v1): `spec.sloPeriod` is the period of the
@@ -174,44 +188,29 @@ function duration(s: Scope, o: Obj, key: string, path: string): number | undefin
  * `spec.ticket` (`quick` and `slow`, each `errorBudgetPercent`, `shortWindow`, `longWindow`)
  * replace the built-in windows. Without them a named period keeps the built-in catalogue for
  * its length (28d: 13.44, 5.6, 2.8). Windows must be ones the engine keeps (5m, 30m, 1h, 2h, 6h,
- * 1d, 3d), and no rule may fire below a burn rate of 1.
+ * 1d, 3d), and no rule may fire below a burn rate of 1. Shapes are checked with zod, each tier
+ * on its own so every problem of the document is listed; the rest in code.
  */
 export function slothAlertWindows(s: Scope, doc: Obj): SlothPeriod | undefined {
-  const spec = obj(s, doc, 'spec', '', true);
-  if (!spec) return undefined;
-  const durationMs = duration(s, spec, 'sloPeriod', 'spec');
-  if (durationMs === undefined) return undefined;
-  if (durationMs < minPeriodMs) return s.fail('spec.sloPeriod', `is too short for any burn-rate alert; use at least ${minPeriodMs / 60_000}m`);
-  if (spec.page === undefined && spec.ticket === undefined) return { durationMs };
+  const top = parseShape(s, alertWindowsDoc, doc);
+  if (!top) return undefined;
+  const { sloPeriod: durationMs, page, ticket } = top.spec;
+  if (page === undefined && ticket === undefined) return { durationMs };
   const windows: AlertWindow[] = [];
   let ok = true;
-  for (const tier of ['page', 'ticket'] as const) {
-    const t = obj(s, spec, tier, 'spec', true);
+  for (const [tier, value] of [['page', page], ['ticket', ticket]] as const) {
+    const t = parseShape(s, tierWindows, value, `spec.${tier}`);
     if (!t) {
       ok = false;
       continue;
     }
-    for (const speed of ['quick', 'slow']) {
+    for (const speed of ['quick', 'slow'] as const) {
+      const { errorBudgetPercent: percent, shortWindow: shortMs, longWindow: longMs } = t[speed];
       const p = `spec.${tier}.${speed}`;
-      const w = obj(s, t, speed, `spec.${tier}`, true);
-      if (!w) {
-        ok = false;
-        continue;
-      }
-      const percent = num(s, w, 'errorBudgetPercent', p, true);
-      const shortMs = duration(s, w, 'shortWindow', p);
-      const longMs = duration(s, w, 'longWindow', p);
-      if (percent === undefined || shortMs === undefined || longMs === undefined) {
-        ok = false;
-        continue;
-      }
-      for (const [key, ms] of [['shortWindow', shortMs], ['longWindow', longMs]] as const) {
-        if (!standardWindowsMs.includes(ms)) ok = s.fail(at(p, key), `must be one of the windows the engine keeps: 5m, 30m, 1h, 2h, 6h, 1d, 3d`) ?? false;
-      }
-      if (!(percent > 0 && percent <= 100)) ok = s.fail(at(p, 'errorBudgetPercent'), `must be in (0, 100], got ${percent}`) ?? false;
-      else if (shortMs >= longMs) ok = s.fail(p, 'shortWindow must be shorter than longWindow') ?? false;
+      if (shortMs >= longMs) ok = s.fail(p, 'shortWindow must be shorter than longWindow') ?? false;
       else if ((percent / 100) * durationMs < longMs) {
-        ok = s.fail(p, `burning ${percent}% of the budget in ${w.longWindow as string} is a burn rate below 1 over ${spec.sloPeriod as string}: it cannot exhaust the budget; raise the share or shorten the window`) ?? false;
+        const [long, period] = [(value as Obj)[speed] as Obj, doc.spec as Obj];
+        ok = s.fail(p, `burning ${percent}% of the budget in ${long.longWindow as string} is a burn rate below 1 over ${period.sloPeriod as string}: it cannot exhaust the budget; raise the share or shorten the window`) ?? false;
       }
       if (ok) windows.push({ tier, longMs, shortMs, budgetShare: ratio(percent, 100) });
     }
