@@ -13,7 +13,11 @@
  * size (default 1,000,000 points, about 400 MB: a histogram point with 15 buckets and its
  * attributes is about 400 bytes of OTLP). Progress goes to stderr; one JSON line to stdout.
  */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import { defaultRules, ingestFactory, parseIngestConfig } from '../processors/ingest/index.js';
@@ -27,6 +31,8 @@ import { createTopics, kafkaClient, localEndpoints } from '../stack/clients/inde
 import { loadStackConfig, stackUp } from '../stack/index.js';
 
 const TARGET_POINTS = Number(process.env.BENCH_POINTS ?? 1_000_000);
+/** Which measurements run (comma list of raw, ingest, memory; default all): one alone for a profile. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'raw,ingest,memory').split(',').map((s) => s.trim()));
 const PARTITIONS = 4;
 const MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 
@@ -34,6 +40,26 @@ interface Input {
   readonly records: { key: Buffer; value: Buffer; timestamp: string }[];
   readonly points: number;
   readonly bytes: number;
+}
+
+/**
+ * Runs `work` under the V8 CPU profiler when BENCH_CPU_PROFILE names a file (one
+ * measurement's profile, without the input's generation), written there as a .cpuprofile.
+ */
+async function profiled<T>(what: string, work: () => Promise<T>): Promise<T> {
+  const file = process.env.BENCH_CPU_PROFILE;
+  if (!file) return work();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file.replace(/(\.cpuprofile)?$/, `.${what}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 function progress(line: string): void {
@@ -165,20 +191,81 @@ async function ingestThroughKafka(brokers: readonly string[], topic: string, tot
   return { seconds, commits: counters.commits ?? 0, outputs: counters.output_records ?? 0, changelog: counters.changelog_records ?? 0 };
 }
 
+/**
+ * Scale-out: ingest as `n` platform processes (`aiops ingest`, one consumer group) on the
+ * topic's partitions, with `aiops evaluate` beside them on their signals, from the first
+ * committed input until every offset is committed.
+ */
+async function ingestAsProcesses(kafka: Kafka, brokers: readonly string[], topic: string, total: number, n: number): Promise<{ seconds: number }> {
+  const name = `bench-ingest-x${n}-${randomUUID().slice(0, 8)}`;
+  const signalsTopic = `bench.signals.${name}`;
+  const base = { ...process.env, AIOPS_KAFKA_BROKERS: brokers.join(','), AIOPS_LOG_LEVEL: 'warn' };
+  const start = (args: string[], env: Record<string, string>): ChildProcess => spawn(process.execPath, ['bin/aiops.js', ...args], { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const children: ChildProcess[] = [];
+  for (let i = 0; i < n; i++) {
+    children.push(
+      start(['ingest'], {
+        AIOPS_INGEST_NAME: name,
+        AIOPS_INGEST_TOPIC: topic,
+        AIOPS_INGEST_SIGNALS_TOPIC: signalsTopic,
+        AIOPS_INGEST_IDLE_MS: '600000',
+        AIOPS_INGEST_PORT: '0',
+        AIOPS_INGEST_MAX_BATCH_BYTES: String(MAX_BYTES_PER_PARTITION),
+      }),
+    );
+  }
+  children.push(start(['evaluate'], { AIOPS_EVALUATE_NAME: `${name}-evaluate`, AIOPS_EVALUATE_TOPIC: signalsTopic, AIOPS_EVALUATE_VALUES_TOPIC: `bench.values.${name}`, AIOPS_EVALUATE_PORT: '0' }));
+  try {
+    const groupId = `aiops.${name}`;
+    let first = 0;
+    for (;;) {
+      const done = await committedTotal(kafka, groupId, topic).catch(() => 0);
+      if (done > 0 && first === 0) first = performance.now();
+      if (done >= total) break;
+      await sleep(first === 0 ? 5 : 25);
+    }
+    return { seconds: (performance.now() - first) / 1000 };
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+  }
+}
+
 /** The processor alone over the same records, partition by partition, in memory. */
-async function ingestInMemory(input: Input, partitionOf: (key: Buffer) => number): Promise<number> {
+async function ingestInMemory(input: Input, partitionOf: (key: Buffer) => number, around: (work: () => Promise<void>) => Promise<void>): Promise<number> {
   const config = parseIngestConfig({ rules: defaultRules, idleTimeoutMs: 600_000 });
   const driver = new TopologyTestDriver({ name: 'bench', inputTopic: 'otlp_metrics', factory: ingestFactory(config), partitions: { [config.signalsTopic]: PARTITIONS } });
   const byPartition: Buffer[][] = Array.from({ length: PARTITIONS }, () => []);
   for (const r of input.records) byPartition[partitionOf(r.key)]?.push(r.value);
   const started = performance.now();
-  for (let p = 0; p < PARTITIONS; p++) {
-    const values = byPartition[p] as Buffer[];
-    for (let i = 0; i < values.length; i += 200) await driver.pipe(p, values.slice(i, i + 200));
-  }
+  await around(async () => {
+    for (let p = 0; p < PARTITIONS; p++) {
+      const values = byPartition[p] as Buffer[];
+      for (let i = 0; i < values.length; i += 200) await driver.pipe(p, values.slice(i, i + 200));
+    }
+  });
   const seconds = (performance.now() - started) / 1000;
   await driver.close();
   return seconds;
+}
+
+/** Where the producer's partitioner put each key, read back from the topic. */
+async function partitionsOfKeys(kafka: Kafka, topic: string, total: number): Promise<(key: Buffer) => number> {
+  const partitionByKey = new Map<string, number>();
+  const probe = kafka.consumer({ groupId: `bench.keys-${randomUUID()}`, maxBytesPerPartition: MAX_BYTES_PER_PARTITION });
+  await probe.connect();
+  await probe.subscribe({ topic, fromBeginning: true });
+  let probed = 0;
+  await new Promise<void>((resolve) => {
+    void probe.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) partitionByKey.set((m.key as Buffer).toString('hex'), batch.partition);
+        probed += batch.messages.length;
+        if (probed >= total) resolve();
+      },
+    });
+  });
+  await probe.disconnect();
+  return (key) => partitionByKey.get(key.toString('hex')) ?? 0;
 }
 
 async function main(): Promise<void> {
@@ -196,27 +283,18 @@ async function main(): Promise<void> {
   const total = input.records.length;
 
   progress('raw consume');
-  const rawSeconds = process.env.BENCH_SKIP_RAW ? Number.NaN : await rawConsume(kafka, topic, total);
+  const rawSeconds = process.env.BENCH_SKIP_RAW || !ONLY.has('raw') ? Number.NaN : await rawConsume(kafka, topic, total);
   progress('ingest through Kafka');
-  const ingest = await ingestThroughKafka(brokers, topic, total);
+  const ingest = ONLY.has('ingest') ? await profiled('ingest', () => ingestThroughKafka(brokers, topic, total)) : { seconds: Number.NaN, commits: 0, outputs: 0, changelog: 0 };
+  const processes = Number(process.env.BENCH_PROCESSES ?? 0);
+  const scaleOut: Record<string, { seconds: number; points_per_sec: number; share_of_raw: number }> = {};
+  for (const n of processes > 0 ? [1, processes] : []) {
+    progress(`ingest as ${n} process(es) with evaluate beside`);
+    const { seconds } = await ingestAsProcesses(kafka, brokers, topic, total, n);
+    scaleOut[`processes_${n}`] = { seconds: Number(seconds.toFixed(2)), points_per_sec: Math.round(input.points / seconds), share_of_raw: Number((input.points / seconds / (input.points / rawSeconds)).toFixed(2)) };
+  }
   progress('processor in memory');
-  // The same partitioner the producer used, read back from where the records landed.
-  const partitionByKey = new Map<string, number>();
-  const probe = kafka.consumer({ groupId: `bench.keys-${randomUUID()}`, maxBytesPerPartition: MAX_BYTES_PER_PARTITION });
-  await probe.connect();
-  await probe.subscribe({ topic, fromBeginning: true });
-  let probed = 0;
-  await new Promise<void>((resolve) => {
-    void probe.run({
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) partitionByKey.set((m.key as Buffer).toString('hex'), batch.partition);
-        probed += batch.messages.length;
-        if (probed >= total) resolve();
-      },
-    });
-  });
-  await probe.disconnect();
-  const memorySeconds = await ingestInMemory(input, (key) => partitionByKey.get(key.toString('hex')) ?? 0);
+  const memorySeconds = ONLY.has('memory') ? await ingestInMemory(input, await partitionsOfKeys(kafka, topic, total), (work) => profiled('memory', work)) : Number.NaN;
 
   const rawPointsPerSec = input.points / rawSeconds;
   const ingestPointsPerSec = input.points / ingest.seconds;
@@ -239,6 +317,7 @@ async function main(): Promise<void> {
         output_records: ingest.outputs,
         changelog_records: ingest.changelog,
       },
+      ...(processes > 0 ? { scale_out: scaleOut } : {}),
       processor_in_memory: { seconds: Number(memorySeconds.toFixed(2)), points_per_sec: Math.round(input.points / memorySeconds) },
     })}\n`,
   );

@@ -310,6 +310,7 @@ export class ProcessorRunner {
     const addCounts = (): void => counts.forEach((value, name) => this.count(name, value));
     if (byTopic.size === 0 && nextOffset === undefined) return addCounts();
     const offsets = nextOffset === undefined ? undefined : { consumerGroupId: this.groupId, topics: [{ topic: this.options.inputTopic, partitions: [{ partition: task.partition, offset: nextOffset }] }] };
+    const started = this.clock.now();
     try {
       await sendTransaction(task.producer, byTopic, offsets, this.compression, () => this.count('concurrent_transactions_retries'));
     } catch (error) {
@@ -332,6 +333,7 @@ export class ProcessorRunner {
     }
     this.health.succeeded();
     addCounts();
+    this.count('commit_ms', this.clock.now() - started);
     if (nextOffset !== undefined) {
       task.committedOffset = nextOffset;
       this.knownBad.committed(task.partition, nextOffset);
