@@ -23,4 +23,19 @@ describe('aiops backtest --cv', () => {
       expect(out).toMatch(new RegExp(`\\n {2}${category}: \\d+ files, \\d+ windows, detected \\d+, false positives \\d+; standard (n/a|\\d+\\.\\d\\d) @ \\d\\.\\d{4}`));
     }
   });
+
+  it('scores with detector settings changed by --detector, and names a bad one', async () => {
+    const scores: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      scores.push(String(chunk));
+      return true;
+    });
+    expect(await runBacktest(['--nab', defaultNabDir()])).toBe(0);
+    expect(await runBacktest(['--nab', defaultNabDir(), '--detector', '{"levelShiftWeight":0}'])).toBe(0);
+    const standard = scores.map((o) => Number(/\n {2}standard +(\d+\.\d\d)/.exec(o)?.[1]));
+    // Without the level-shift score the detector misses windows it otherwise finds.
+    expect(standard[1]).toBeLessThan(standard[0] as number);
+    await expect(runBacktest(['--nab', defaultNabDir(), '--detector', '{"alpha":2}'])).rejects.toThrow(/alpha/);
+    await expect(runBacktest(['--nab', defaultNabDir(), '--detector', 'alpha=2'])).rejects.toThrow(/--detector/);
+  });
 });
