@@ -12,40 +12,52 @@
  *                                       # _bucket/_count series, the default, or one native histogram)
  */
 
-import { at, defaultSliMetric, isScalar, num, obj, show, statusAttribute, str } from '../model.js';
+import { z } from 'zod';
+import { at, defaultSliMetric, show, statusAttribute } from '../model.js';
 import type { Obj, Scope, Selector } from '../model.js';
 import { statusClasses } from '../promql.js';
 import type { Operand } from '../sli.js';
+import { parseShape } from '../zod-problems.js';
 
-const nativeFields = ['metric', 'selector', 'status', 'le', 'prometheusHistogram'];
+const listOrString = 'must be a string or a non-empty list of strings';
+const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+/** The shape of a native source's spec (zod); meanings are checked after it. */
+const nativeSpec = z.object({
+  metric: z.string().min(1, { error: 'must not be empty' }).optional(),
+  selector: z
+    .record(
+      z.string(),
+      z.union([scalar, z.array(scalar).min(1, { error: (issue) => `${listOrString}, got ${show(issue.input)}` })], { error: (issue) => `${listOrString}, got ${show(issue.input)}` }),
+    )
+    .optional(),
+  status: z.string().optional(),
+  le: z.number().refine((v) => v > 0, { error: (issue) => `must be > 0, got ${show(issue.input)}` }).optional(),
+  prometheusHistogram: z.enum(['classic', 'native']).optional(),
+});
+const nativeFields = Object.keys(nativeSpec.shape);
 
 export function operandFromNative(s: Scope, spec: Obj, path: string): Operand | undefined {
   let ok = true;
   for (const key of Object.keys(spec)) {
     if (!nativeFields.includes(key)) ok = s.fail(at(path, key), `unknown field (known: ${nativeFields.join(', ')})`) ?? false;
   }
-  const metric = str(s, spec, 'metric', path) ?? defaultSliMetric;
+  const parsed = parseShape(s, nativeSpec, spec, path);
+  if (!parsed) return undefined;
   const selector: Selector = new Map();
-  const sp = at(path, 'selector');
-  for (const [attribute, v] of Object.entries(obj(s, spec, 'selector', path) ?? {})) {
-    const values = isScalar(v) ? [String(v)] : Array.isArray(v) && v.length > 0 && v.every(isScalar) ? v.map(String) : undefined;
-    if (attribute === statusAttribute) ok = s.fail(at(sp, attribute), 'select status codes with status, not in the selector') ?? false;
-    else if (values === undefined) ok = s.fail(at(sp, attribute), `must be a string or a non-empty list of strings, got ${show(v)}`) ?? false;
-    else selector.set(attribute, [...new Set(values)].sort());
+  for (const [attribute, v] of Object.entries(parsed.selector ?? {})) {
+    if (attribute === statusAttribute) ok = s.fail(at(at(path, 'selector'), attribute), 'select status codes with status, not in the selector') ?? false;
+    else selector.set(attribute, [...new Set(Array.isArray(v) ? v : [v])].sort());
   }
   let status: Operand['status'];
-  const statusText = str(s, spec, 'status', path);
-  if (statusText !== undefined) {
-    const value = statusText.replace(/\b([1-5])xx\b/gi, '$1..');
+  if (parsed.status !== undefined) {
+    const value = parsed.status.replace(/\b([1-5])xx\b/gi, '$1..');
     const classes = statusClasses({ label: 'status', op: '=~', value });
     if ('error' in classes) ok = s.fail(at(path, 'status'), classes.error) ?? false;
-    else status = { classes, text: `status: ${statusText}`, attribute: statusAttribute };
+    else status = { classes, text: `status: ${parsed.status}`, attribute: statusAttribute };
   }
-  const le = num(s, spec, 'le', path);
-  if (le !== undefined && le <= 0) ok = s.fail(at(path, 'le'), `must be > 0, got ${le}`) ?? false;
-  if (spec.le !== undefined && le === undefined) ok = false;
-  const form = str(s, spec, 'prometheusHistogram', path);
-  if (form !== undefined && form !== 'classic' && form !== 'native') ok = s.fail(at(path, 'prometheusHistogram'), `must be classic or native, got ${show(form)}`) ?? false;
   if (!ok) return undefined;
-  return { path, name: metric, metric, part: 'native', unit: 's', selector, matchers: [], status, le, ...(form === 'native' ? { promHistogram: form } : {}) };
+  const metric = parsed.metric ?? defaultSliMetric;
+  const form = parsed.prometheusHistogram;
+  return { path, name: metric, metric, part: 'native', unit: 's', selector, matchers: [], status, le: parsed.le, ...(form === 'native' ? { promHistogram: form } : {}) };
 }

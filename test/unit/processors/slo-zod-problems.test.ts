@@ -44,4 +44,33 @@ describe('zod shapes reported as SLO problems', () => {
       '  - w.yaml#0 spec.ticket: is required',
     ]);
   });
+
+  it('checks a native (type: aiops) source spec: unknown fields, value shapes, meanings', async () => {
+    const { parseSloText } = await import('../../../processors/slo/spec.js');
+    const slo = (spec: string) => `apiVersion: openslo/v1
+kind: SLO
+metadata: { name: n }
+spec:
+  service: shop
+  indicator:
+    metadata: { name: n }
+    spec:
+      ratioMetric:
+        counter: true
+        bad: { metricSource: { type: aiops, spec: { status: 5xx } } }
+        total: { metricSource: { type: aiops, spec: ${spec} } }
+  objectives: [{ target: 0.99 }]
+`;
+    const where = '  - o.yaml#0 spec.indicator.spec.ratioMetric.total.metricSource.spec';
+    expect(parseSloText(slo('{ metric: http.server.request.duration, prometheusHistogram: classic }'), 'o.yaml')[0]?.sli).toMatchObject({ metric: 'http.server.request.duration', selector: { 'service.name': ['shop'] } });
+    expect(problems(() => parseSloText(slo('{ selctor: {}, le: -1, selector: { http.route: [], http.request.method: { a: 1 }, http.response.status_code: "500" }, status: "6.." }'), 'o.yaml'))).toEqual([
+      `${where}.selctor: unknown field (known: metric, selector, status, le, prometheusHistogram)`,
+      `${where}.selector.http.route: must be a string or a non-empty list of strings, got []`,
+      `${where}.selector.http.request.method: must be a string or a non-empty list of strings, got {"a":1}`,
+      `${where}.le: must be > 0, got -1`,
+    ]);
+    expect(problems(() => parseSloText(slo('{ selector: { http.response.status_code: "500" }, status: "6.." }'), 'o.yaml'))[0]).toBe(
+      `${where}.selector.http.response.status_code: select status codes with status, not in the selector`,
+    );
+  });
 });
