@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateFactory } from '../../processors/evaluate/index.js';
 import { ingestFactory, parseIngestConfig } from '../../processors/ingest/index.js';
@@ -19,20 +18,10 @@ import { sloEventSerde } from '../../schemas/slo.js';
 import { collectMessages, externalEndpoints, kafkaClient } from '../../stack/clients/index.js';
 import { otelcolBinary, otelcolConfigFile, otelcolPrometheusReceiverOverlay } from '../../stack/components/otelcol.js';
 import { loadStackConfig } from '../../stack/index.js';
-import { ensureTool } from '../../stack/tools.js';
 import { eventually } from '../helpers/eventually.js';
+import { freePort, startPrometheus } from '../helpers/prometheus.js';
+import type { TestPrometheus } from '../helpers/prometheus.js';
 import { stackEndpoints } from '../helpers/stack.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * An application instrumented with a Prometheus client library (a /metrics endpoint in the text
@@ -54,7 +43,7 @@ describe('a Prometheus client-library application, scraped by the collector, aga
   const processes: RunningProcess[] = [];
   let app: Server | undefined;
   let appPort = 0;
-  let promPort = 0;
+  let prometheus: TestPrometheus | undefined;
   let slos: SloSpec[] = [];
   // Cumulative counters of the application: 20% of requests fail with 503.
   const started = Date.now();
@@ -153,17 +142,12 @@ slos:
     );
     // A real Prometheus (the stack's package), scraping the application as its users do, with the exported rules.
     if (local) {
-      const prometheus = join(dirname(await ensureTool('promtool')), 'prometheus');
-      expect(existsSync(prometheus)).toBe(true);
-      writeFileSync(join(dir, 'rules.yml'), sloRulesYaml(slos));
-      writeFileSync(
-        join(dir, 'prometheus.yml'),
+      prometheus = await startPrometheus(
+        dir,
         `global: { scrape_interval: 1s, evaluation_interval: 1s }\nrule_files: [rules.yml]\nscrape_configs:\n  - job_name: ${job}\n    static_configs: [{ targets: ['127.0.0.1:${appPort}'] }]\n`,
+        { 'rules.yml': sloRulesYaml(slos) },
       );
-      promPort = await freePort();
-      const p = spawn(prometheus, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore', cwd: dir });
-      children.push(p);
-      await eventually('prometheus ready', async () => ((await fetch(`http://127.0.0.1:${promPort}/-/ready`).catch(() => undefined))?.ok ? true : undefined), { timeoutMs: 30_000 });
+      children.push(prometheus.process);
     }
   }, 180_000);
 
@@ -191,13 +175,11 @@ slos:
     // 20% of the orders fail: a burn rate of 200 over both windows.
     expect(event.long_burn_rate).toBeGreaterThan(150);
     expect(event.long_burn_rate).toBeLessThan(250);
-    if (local) {
+    if (prometheus) {
+      const p = prometheus;
       const alert = await eventually(
         'Prometheus page',
-        async () => {
-          const body = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
-          return body.data.alerts.find((a) => a.labels.alertname === 'ScrapedOrdersErrors' && a.labels.sloth_severity === 'page' && a.state === 'firing');
-        },
+        async () => (await p.alerts()).find((a) => a.labels.alertname === 'ScrapedOrdersErrors' && a.labels.sloth_severity === 'page' && a.state === 'firing'),
         { timeoutMs: 90_000, intervalMs: 1_000 },
       );
       expect(alert.labels).toMatchObject({ severity: 'critical', sloth_service: 'shop', sloth_slo: 'orders-availability', aiops_slo: 'shop-orders-availability' });
