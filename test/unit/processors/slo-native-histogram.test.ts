@@ -142,6 +142,6 @@ spec:
     expect(spec?.sli.promHistogram).toBe('native');
     const groups = sloRuleGroups(spec ? [spec] : []).groups;
     expect((groups[0]?.rules[0] as RecordingRule).expr).toBe('1 - histogram_fraction(0, 0.5, sum(rate(http_server_request_duration_seconds{job="shop"}[5m])))');
-    expect(problems(() => parseSloText(text('dense'), 'a.yaml'))[0]).toContain('prometheusHistogram: must be classic or native, got "dense"');
+    expect(problems(() => parseSloText(text('dense'), 'a.yaml'))[0]).toContain('prometheusHistogram: must be one of classic, native, got "dense"');
   });
 });
