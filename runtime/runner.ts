@@ -1,4 +1,4 @@
-import type { Consumer } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig } from 'kafkajs';
 import { aiopsError } from './errors.js';
 import { classifyKafkaError, connectionOf, verifyKafka } from './kafka-connect.js';
 import { createLogger } from './logger.js';
@@ -8,6 +8,7 @@ import { retryKafka } from './retry.js';
 import { KnownBadRecords, RecordRollback, withoutKnownBad } from './rollback.js';
 import { BrokerHealth, watchConsumer } from './runner/broker-health.js';
 import { toInput } from './runner/commit-requests.js';
+import { restartConsumer, restartableCrash } from './runner/consumer-restart.js';
 import { commitMessages, sendTransaction } from './runner/transaction.js';
 import { maxRecordBytesFromEnv } from './runner/options.js';
 import type { RunnerOptions, RunnerStats } from './runner/options.js';
@@ -49,6 +50,9 @@ export class ProcessorRunner {
   private readonly lag = new Map<number, number>();
   private readonly partitionCounts = new Map<string, number>();
   private consumer: Consumer | undefined;
+  /** The consumer's run configuration, to run it again after a crash kafkajs does not restart. */
+  private runConfig: ConsumerRunConfig | undefined;
+  private restarting = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private running = false;
   private joined = false;
@@ -109,13 +113,14 @@ export class ProcessorRunner {
     });
     consumer.on(consumer.events.CRASH, (event) => {
       this.log.error({ err: event.payload.error, restart: event.payload.restart }, 'consumer crashed');
-      if (!event.payload.restart) this.fatal = event.payload.error;
+      if (restartableCrash(event.payload.restart, event.payload.error) && this.runConfig) this.restartAfterCrash(consumer, this.runConfig);
+      else if (!event.payload.restart) this.fatal = event.payload.error;
       this.dropAll();
     });
     await consumer.connect();
     await consumer.subscribe({ topic: inputTopic, fromBeginning: this.options.fromBeginning ?? true });
     this.running = true;
-    await consumer.run({
+    this.runConfig = {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
@@ -151,8 +156,26 @@ export class ProcessorRunner {
         resolveOffset(last);
         await heartbeat();
       },
-    });
+    };
+    await consumer.run(this.runConfig);
     this.idleTimer = setInterval(() => this.checkIdle(), Math.max(20, Math.min(1_000, this.idleTimeoutMs / 4, this.commitIntervalMs || 1_000)));
+  }
+
+  /** Runs the crashed consumer again (runner/consumer-restart.ts); one restart at a time. */
+  private restartAfterCrash(consumer: Consumer, config: ConsumerRunConfig): void {
+    if (this.restarting) return;
+    this.restarting = true;
+    this.joined = false;
+    this.count('consumer_restarts');
+    this.log.warn('consumer crashed on a transient broker error: restarting it');
+    restartConsumer(this.options.name, consumer, config, () => this.running, this.log)
+      .catch((error: unknown) => {
+        this.fatal = error as Error;
+        this.log.error({ err: error }, 'consumer could not be restarted');
+      })
+      .finally(() => {
+        this.restarting = false;
+      });
   }
 
   /**
