@@ -91,8 +91,22 @@ export async function runSinks(_argv: string[]): Promise<number> {
   const port = Number(process.env.AIOPS_SINKS_PORT ?? 9466);
   const sinks = await configuredSinks();
   const { influxTopics } = await import('../sinks/influxdb/influxdb-sink.js');
+  // Other event topics and groups (AIOPS_SINKS_TOPICS, AIOPS_SINKS_GROUP_PREFIX): a second
+  // pipeline on the same broker, or a test's topics.
+  const eventTopics = (process.env.AIOPS_SINKS_TOPICS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  const groupPrefix = process.env.AIOPS_SINKS_GROUP_PREFIX || 'aiops.sink.';
+  const session = process.env.AIOPS_KAFKA_SESSION_TIMEOUT_MS === undefined ? undefined : Number(process.env.AIOPS_KAFKA_SESSION_TIMEOUT_MS);
+  if (session !== undefined && !(Number.isInteger(session) && session >= 6_000)) throw aiopsError('CONFIG_INVALID', ['  - AIOPS_KAFKA_SESSION_TIMEOUT_MS: expected an integer of at least 6000 (ms)']);
   const runners = sinks.map(
-    (sink) => new SinkRunner({ kafka: processKafka(connection, `aiops-sink-${sink.name}`), sink, log: log.child({ sink: sink.name }), ...(sink.name === 'influxdb' ? { topics: influxTopics } : {}) }),
+    (sink) =>
+      new SinkRunner({
+        kafka: processKafka(connection, `aiops-sink-${sink.name}`),
+        sink,
+        log: log.child({ sink: sink.name }),
+        groupId: `${groupPrefix}${sink.name}`,
+        ...(session === undefined ? {} : { sessionTimeoutMs: session }),
+        ...(sink.name === 'influxdb' ? { topics: influxTopics } : eventTopics.length > 0 ? { topics: eventTopics } : {}),
+      }),
   );
   const runtime = runtimeMetricsEndpoint('sinks');
   const server = buildHealthServer({

@@ -47,6 +47,10 @@ export interface SinkRunnerOptions {
   readonly log: Logger;
   /** Topics to read (default the anomalies and SLO topics). */
   readonly topics?: readonly string[];
+  /** Consumer group (default `aiops.sink.<sink name>`). */
+  readonly groupId?: string;
+  /** Consumer session timeout (default kafkajs' 30 s): how long a member that died holds its partitions. */
+  readonly sessionTimeoutMs?: number;
   /** Longest wait between delivery attempts (default 30 s). */
   readonly maxBackoffMs?: number;
 }
@@ -128,7 +132,7 @@ export class SinkRunner {
       this.stats.rebuilt = typeof loaded === 'number' ? loaded : 0;
       log.info({ entries: this.stats.rebuilt }, 'sink state loaded');
     }
-    const consumer = kafka.consumer({ groupId: `aiops.sink.${sink.name}`, readUncommitted: false, maxWaitTimeInMs: 200 });
+    const consumer = kafka.consumer({ groupId: this.options.groupId ?? `aiops.sink.${sink.name}`, ...(this.options.sessionTimeoutMs ? { sessionTimeout: this.options.sessionTimeoutMs } : {}), readUncommitted: false, maxWaitTimeInMs: 200 });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.topics], fromBeginning: true });

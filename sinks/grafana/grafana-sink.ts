@@ -28,6 +28,10 @@ export { annotationTags, openingText, resolvedText } from './annotation-text.js'
  *   `{ "message": "Annotation patched" }`. An id Grafana does not know is a 404 ("Annotation not
  *   found", "Could not find annotation to update" in older releases; releases before 7 answered 500
  *   with the latter message, which is read as a 404 here).
+ * - `GET /api/annotations?tags=<tag>&type=annotation&limit=<n>` lists the annotations carrying
+ *   every given tag (repeat `tags` for more; `type=annotation` leaves out alert annotations) as a
+ *   JSON array of `{ id, dashboardUID, panelId, time, timeEnd, tags, text, ... }`, newest first;
+ *   `timeEnd` equals `time` for a point annotation. It needs annotations:read.
  * - Errors come as JSON `{ "message": ... }`: 400 for a body it cannot bind, 401 without valid
  *   credentials, 403 without the annotations:create/write permission.
  * - Authentication (Grafana docs "Authentication options for the HTTP API"): a service-account
@@ -36,6 +40,14 @@ export { annotationTags, openingText, resolvedText } from './annotation-text.js'
  * - Tags of the form `key:value` are stored as a key and a value of at most 100 characters each
  *   (the `tag` table), so the value part of a tag is cut at 100 characters.
  */
+
+/**
+ * The tag naming the event an annotation belongs to, `event:<id>` (ids are 32 hex digits): how a
+ * sink that restarted finds an annotation it created but had not recorded yet.
+ */
+export function eventTag(id: string): string {
+  return `event:${id}`;
+}
 
 /** What the sink keeps per event id, in memory and as the JSON value of the mapping topic. */
 export interface AnnotationMapping {
@@ -113,8 +125,10 @@ function reason(error: unknown): string {
  * is kept in a compacted topic, loaded to its end before consuming. An id already mapped is not
  * created again, a resolved one is not patched again, and a mapping is on the topic before
  * `deliver` resolves, i.e. before the input offset is committed. A RESOLVED whose OPEN the sink
- * never saw creates the whole region at once. The one duplicate left: the process dies (or the
- * connection drops) after Grafana created an annotation and before its id was recorded.
+ * never saw creates the whole region at once. An event the map does not know is first looked up
+ * in Grafana by its `event:<id>` tag: a process that died (or lost the connection) after Grafana
+ * created the annotation and before its id was recorded left it there, and it is taken over, not
+ * created again.
  *
  * Errors: 5xx, 429, 401, 403 and network errors reject (the runner retries with backoff; the last
  * three concern every event, so dropping the event would drop them all). Any other 4xx is a bad
@@ -137,6 +151,8 @@ export class GrafanaSink implements Sink {
   private readonly clock: EvidenceClock;
   private readonly serial = new Serial();
   private timer: NodeJS.Timeout | undefined;
+  /** Set once Grafana refused a lookup by tag (logged once). */
+  private lookupRefused = false;
   private checking: Promise<unknown> | undefined;
 
   constructor(private readonly options: GrafanaSinkOptions) {
@@ -282,30 +298,44 @@ export class GrafanaSink implements Sink {
       return;
     }
     const dashboard = this.options.dashboardUid ? { dashboardUID: this.options.dashboardUid } : {};
+    const tags = [...annotationTags(e), eventTag(id)];
+    // Created by a process that died before it recorded the id: found by the event's tag, not created twice.
+    const found = known ? undefined : await this.findCreated(e);
     if (state === 'OPEN' || state === 'FIRING') {
+      if (found) {
+        this.remember(id, { annotationId: found.annotationId, resolved: found.ended, text: found.text, kind: e.kind });
+        this.stats.skipped++;
+        return;
+      }
       const text = openingText(e);
-      const answer = await this.send('POST', '/api/annotations', { ...dashboard, time: e.event.started_at, tags: annotationTags(e), text });
+      const answer = await this.send('POST', '/api/annotations', { ...dashboard, time: e.event.started_at, tags, text });
       const annotationId = this.createdId(e, answer);
       if (annotationId === undefined) return;
       this.remember(id, { annotationId, resolved: false, text, kind: e.kind });
       this.stats.created++;
       return;
     }
+    if (found?.ended) {
+      this.remember(id, { annotationId: found.annotationId, resolved: true, text: found.text, kind: e.kind });
+      this.stats.skipped++;
+      return;
+    }
     const timeEnd = Math.max(e.event.timestamp, e.event.started_at);
-    if (known) {
-      const text = resolvedText(e, known.text || undefined);
-      const answer = await this.send('PATCH', `/api/annotations/${known.annotationId}`, { timeEnd, text });
+    const open = known ?? found;
+    if (open) {
+      const text = resolvedText(e, open.text || undefined);
+      const answer = await this.send('PATCH', `/api/annotations/${open.annotationId}`, { timeEnd, text });
       if (answer.kind === 'ok') {
-        this.remember(id, { annotationId: known.annotationId, resolved: true, text, kind: e.kind });
+        this.remember(id, { annotationId: open.annotationId, resolved: true, text, kind: e.kind });
         this.stats.resolved++;
         return;
       }
       if (answer.kind === 'rejected') return this.deadEnd(e, 'PATCH', answer);
       // Deleted in Grafana, or a Grafana with a fresh database: the region is created again, whole.
-      this.options.log.warn({ event: id, annotationId: known.annotationId, status: answer.status }, 'annotation no longer in Grafana; creating the region again');
+      this.options.log.warn({ event: id, annotationId: open.annotationId, status: answer.status }, 'annotation no longer in Grafana; creating the region again');
     }
-    const text = resolvedText(e, known?.text || undefined);
-    const answer = await this.send('POST', '/api/annotations', { ...dashboard, time: e.event.started_at, timeEnd, tags: annotationTags(e), text });
+    const text = resolvedText(e, open?.text || undefined);
+    const answer = await this.send('POST', '/api/annotations', { ...dashboard, time: e.event.started_at, timeEnd, tags, text });
     const annotationId = this.createdId(e, answer);
     if (annotationId === undefined) return;
     this.remember(id, { annotationId, resolved: true, text, kind: e.kind });
@@ -332,6 +362,47 @@ export class GrafanaSink implements Sink {
       { status: answer.status, grafanaMessage: answer.message, method, event: e.event.id, kind: e.kind, state: e.event.state, topic: e.topic, partition: e.partition, offset: e.offset },
       `Grafana refused the annotation of ${e.kind} event ${e.event.id} (${e.event.state}) with ${answer.status}: ${answer.message}; event skipped`,
     );
+  }
+
+  /**
+   * The annotation Grafana already holds for an event the map does not know, by the event's tag
+   * (`GET /api/annotations?tags=event:<id>&type=annotation`, which answers an array of
+   * annotations with `id`, `time`, `timeEnd` (equal to `time` for a point) and `text`): `ended`
+   * once it is a region with an end. Throws when a retry may help; a lookup Grafana refuses
+   * otherwise (say a token without annotations:read) is logged once and treated as not found.
+   */
+  private async findCreated(e: EventOf): Promise<{ annotationId: number; text: string; ended: boolean } | undefined> {
+    const path = `/api/annotations?${new URLSearchParams({ tags: eventTag(e.event.id), type: 'annotation', limit: '10' }).toString()}`;
+    let response: Response;
+    let raw: string;
+    try {
+      response = await fetch(`${this.base}${path}`, {
+        headers: { accept: 'application/json', ...authHeader(this.options.credentials) },
+        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
+      });
+      raw = await response.text();
+    } catch (error) {
+      throw new Error(`Grafana not reachable (GET /api/annotations): ${reason(error)}`, { cause: error });
+    }
+    const status = response.status;
+    if (status === 401) throw new Error(`Grafana refused the sink's credentials (401 to GET /api/annotations); check AIOPS_GRAFANA_TOKEN or AIOPS_GRAFANA_USER/_PASSWORD`);
+    if (status === 429 || status >= 500) throw new Error(`Grafana answered ${status} to GET /api/annotations`);
+    let list: unknown;
+    try {
+      list = response.ok ? JSON.parse(raw) : undefined;
+    } catch {
+      list = undefined;
+    }
+    if (!Array.isArray(list)) {
+      if (!this.lookupRefused) this.options.log.warn({ status, answer: raw.replace(/\s+/g, ' ').slice(0, 200) }, 'Grafana did not list annotations by tag; a restart between creating an annotation and recording its id may create it twice');
+      this.lookupRefused = true;
+      return undefined;
+    }
+    const hit = (list as Record<string, unknown>[]).filter((a) => typeof a.id === 'number' && Number.isInteger(a.id)).sort((a, b) => (a.id as number) - (b.id as number))[0];
+    if (!hit) return undefined;
+    const time = typeof hit.time === 'number' ? hit.time : 0;
+    const ended = typeof hit.timeEnd === 'number' && hit.timeEnd > time;
+    return { annotationId: hit.id as number, text: typeof hit.text === 'string' ? hit.text : '', ended };
   }
 
   /** One request; throws when a retry may help (network, 5xx, 429, 401, 403). */

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import kafkajs from 'kafkajs';
 import pino from 'pino';
@@ -15,164 +13,9 @@ import { GrafanaSink } from '../../sinks/grafana/grafana-sink.js';
 import { SinkRunner } from '../../sinks/runtime.js';
 import { createTopics, kafkaClient, readTopicToEnd } from '../../stack/clients/index.js';
 import { eventually } from '../helpers/eventually.js';
+import { FakeGrafana, TOKEN } from '../helpers/fake-grafana.js';
 import { stackEndpoints } from '../helpers/stack.js';
 
-const TOKEN = 'test-token';
-
-interface StoredAnnotation {
-  id: number;
-  dashboardUID?: string;
-  panelId?: number;
-  time: number;
-  timeEnd?: number;
-  tags: string[];
-  text: string;
-}
-
-interface RecordedRequest {
-  method: string;
-  path: string;
-  authorization: string | undefined;
-  contentType: string | undefined;
-  body: unknown;
-  status: number;
-}
-
-type Json = Record<string, unknown>;
-
-const isMs = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 1e12;
-const isTags = (v: unknown): v is string[] => Array.isArray(v) && v.every((t) => typeof t === 'string');
-
-/**
- * Grafana's annotation endpoints as documented (Annotations HTTP API: POST /api/annotations,
- * PATCH /api/annotations/:id; Authorization: Bearer <service account token>; JSON bodies), and
- * nothing else. Anything off the contract is refused the way Grafana refuses it: an unknown route
- * 404, no or wrong credentials 401, a body that is not JSON 415/400, a PATCH of an unknown id 404.
- * Stricter than Grafana where a mistake would otherwise pass silently: `time` and `tags` are
- * required on POST, times must be epoch milliseconds, and unknown fields (say `dashboardUid`,
- * which Grafana ignores) are refused. Annotations survive a stop and start of the server.
- */
-class FakeGrafana {
-  readonly annotations = new Map<number, StoredAnnotation>();
-  readonly requests: RecordedRequest[] = [];
-  /** POSTs whose text contains this are refused with 400, as Grafana refuses a bad annotation. */
-  rejectText: string | undefined;
-  port = 0;
-  private nextId = 1;
-  private server: Server | undefined;
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const server = createServer((req, res) => this.handle(req, res));
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as { port: number }).port;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
-  }
-
-  /** Successful requests of one method. */
-  ok(method: string): RecordedRequest[] {
-    return this.requests.filter((r) => r.method === method && r.status === 200);
-  }
-
-  withTag(tag: string): StoredAnnotation[] {
-    return [...this.annotations.values()].filter((a) => a.tags.includes(tag));
-  }
-
-  /** The annotations with a tag, or undefined while there are none (for `eventually`). */
-  async tagged(tag: string): Promise<StoredAnnotation[] | undefined> {
-    const list = this.withTag(tag);
-    return list.length > 0 ? list : undefined;
-  }
-
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const record: RecordedRequest = {
-        method: req.method ?? '',
-        path: req.url ?? '',
-        authorization: req.headers.authorization,
-        contentType: req.headers['content-type'],
-        body: undefined,
-        status: 0,
-      };
-      this.requests.push(record);
-      const answer = (status: number, body: Json): void => {
-        record.status = status;
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-      };
-      const patchId = /^\/api\/annotations\/(\d+)$/.exec(record.path)?.[1];
-      const route = record.method === 'POST' && record.path === '/api/annotations' ? 'create' : record.method === 'PATCH' && patchId !== undefined ? 'patch' : undefined;
-      if (!route) return answer(404, { message: 'Not found' });
-      if (record.authorization !== `Bearer ${TOKEN}`) return answer(401, { message: 'Unauthorized' });
-      if (!/^application\/json(\s*;|$)/i.test(record.contentType ?? '')) return answer(415, { message: 'Unsupported Media Type: expected application/json' });
-      let body: unknown;
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        return answer(400, { message: 'bad request data' });
-      }
-      record.body = body;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) return answer(400, { message: 'bad request data' });
-      const b = body as Json;
-      if (route === 'create') {
-        const unknown = Object.keys(b).filter((k) => !['dashboardUID', 'dashboardId', 'panelId', 'time', 'timeEnd', 'tags', 'text'].includes(k));
-        if (unknown.length > 0) return answer(400, { message: `unknown fields: ${unknown.join(', ')}` });
-        if (typeof b.text !== 'string' || b.text === '') return answer(400, { message: 'Failed to save annotation' });
-        if (!isMs(b.time)) return answer(400, { message: 'time must be epoch milliseconds' });
-        if (!isTags(b.tags)) return answer(400, { message: 'tags must be an array of strings' });
-        if (b.timeEnd !== undefined && (!isMs(b.timeEnd) || b.timeEnd < b.time)) return answer(400, { message: 'timeEnd must be epoch milliseconds, not before time' });
-        if (b.dashboardUID !== undefined && (typeof b.dashboardUID !== 'string' || b.dashboardUID === '')) return answer(400, { message: 'dashboardUID must be a string' });
-        if (b.panelId !== undefined && !Number.isInteger(b.panelId)) return answer(400, { message: 'panelId must be a number' });
-        if (this.rejectText && b.text.includes(this.rejectText)) return answer(400, { message: 'Failed to save annotation' });
-        const id = this.nextId++;
-        this.annotations.set(id, {
-          id,
-          time: b.time,
-          tags: b.tags,
-          text: b.text,
-          ...(typeof b.timeEnd === 'number' ? { timeEnd: b.timeEnd } : {}),
-          ...(typeof b.dashboardUID === 'string' ? { dashboardUID: b.dashboardUID } : {}),
-          ...(typeof b.panelId === 'number' ? { panelId: b.panelId } : {}),
-        });
-        return answer(200, { message: 'Annotation added', id });
-      }
-      const unknown = Object.keys(b).filter((k) => !['time', 'timeEnd', 'text', 'tags'].includes(k));
-      if (unknown.length > 0) return answer(400, { message: `unknown fields: ${unknown.join(', ')}` });
-      if (Object.keys(b).length === 0) return answer(400, { message: 'nothing to patch' });
-      if (b.text !== undefined && typeof b.text !== 'string') return answer(400, { message: 'bad request data' });
-      if (b.tags !== undefined && !isTags(b.tags)) return answer(400, { message: 'bad request data' });
-      if ((b.time !== undefined && !isMs(b.time)) || (b.timeEnd !== undefined && !isMs(b.timeEnd))) return answer(400, { message: 'bad request data' });
-      const existing = this.annotations.get(Number(patchId));
-      if (!existing) return answer(404, { message: 'Could not find annotation to update' });
-      // Grafana's PATCH: a given field replaces the stored one; an empty text or zero time leaves it.
-      const next: StoredAnnotation = { ...existing };
-      if (isTags(b.tags)) next.tags = b.tags;
-      if (typeof b.text === 'string' && b.text !== '') next.text = b.text;
-      if (isMs(b.time)) next.time = b.time;
-      if (isMs(b.timeEnd)) next.timeEnd = b.timeEnd;
-      if (next.timeEnd !== undefined && next.timeEnd < next.time) return answer(400, { message: 'timeEnd before time' });
-      this.annotations.set(existing.id, next);
-      return answer(200, { message: 'Annotation patched' });
-    });
-  }
-}
 
 const T = Date.now() - 3_600_000;
 
@@ -265,7 +108,7 @@ describe('Grafana sink (real Kafka, a fake Grafana holding to the annotations HT
     expect(annotation).toMatchObject({
       time: T,
       dashboardUID: 'aiops-overview',
-      tags: ['aiops', 'anomaly', `service:shop-${run}`, 'endpoint:/api/pay', 'metric:http.p95', 'severity:critical'],
+      tags: ['aiops', 'anomaly', `service:shop-${run}`, 'endpoint:/api/pay', 'metric:http.p95', 'severity:critical', `event:${open.id}`],
     });
     expect(annotation?.timeEnd).toBeUndefined();
     expect(annotation?.text).toContain('2.4 where 0.12 was expected');
@@ -300,7 +143,7 @@ describe('Grafana sink (real Kafka, a fake Grafana holding to the annotations HT
     const start = T + 120_000;
     await produce(sloTopic, [sloEventSerde.serialize(slo(name, 'FIRING', start))]);
     const [firing] = await eventually('SLO annotation', () => grafana.tagged(`slo:${name}`));
-    expect(firing).toMatchObject({ time: start, dashboardUID: 'aiops-overview', tags: ['aiops', 'slo', 'service:payments', `slo:${name}`, 'tier:page', 'severity:critical'] });
+    expect(firing).toMatchObject({ time: start, dashboardUID: 'aiops-overview', tags: ['aiops', 'slo', 'service:payments', `slo:${name}`, 'tier:page', 'severity:critical', `event:${sloEventId(name, 'page', start)}`] });
     expect(firing?.text).toContain('20x over 1h and 300x over 5m');
     expect(firing?.text).toContain('60% of the error budget left');
     await produce(sloTopic, [sloEventSerde.serialize(slo(name, 'RESOLVED', start + 1_800_000, start))]);
