@@ -62,6 +62,21 @@ async function profiled<T>(what: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Topics this run created, deleted at the end (the input alone is 400 MB by default). */
+const created: string[] = [];
+
+async function deleteCreated(kafka: Kafka): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const topics = created.filter((t) => existing.has(t));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 function progress(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
 }
@@ -165,6 +180,7 @@ async function rawConsume(kafka: Kafka, topic: string, total: number): Promise<n
 async function ingestThroughKafka(brokers: readonly string[], topic: string, total: number): Promise<{ seconds: number; commits: number; outputs: number; changelog: number }> {
   const name = `bench-ingest-${randomUUID().slice(0, 8)}`;
   const signalsTopic = `bench.signals.${name}`;
+  created.push(signalsTopic, `aiops.${name}.state`);
   const config = parseIngestConfig({ rules: defaultRules, signalsTopic, idleTimeoutMs: 600_000 });
   const kafka = processKafka(brokers, name, createLogger('kafkajs', { level: 'error' }));
   const runner = new ProcessorRunner({
@@ -199,6 +215,7 @@ async function ingestThroughKafka(brokers: readonly string[], topic: string, tot
 async function ingestAsProcesses(kafka: Kafka, brokers: readonly string[], topic: string, total: number, n: number): Promise<{ seconds: number }> {
   const name = `bench-ingest-x${n}-${randomUUID().slice(0, 8)}`;
   const signalsTopic = `bench.signals.${name}`;
+  created.push(signalsTopic, `aiops.${name}.state`, `bench.values.${name}`, `aiops.${name}-evaluate.state`);
   const base = { ...process.env, AIOPS_KAFKA_BROKERS: brokers.join(','), AIOPS_LOG_LEVEL: 'warn' };
   const start = (args: string[], env: Record<string, string>): ChildProcess => spawn(process.execPath, ['bin/aiops.js', ...args], { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const children: ChildProcess[] = [];
@@ -276,6 +293,7 @@ async function main(): Promise<void> {
   progress('generate input');
   const input = makeInput();
   const topic = `bench.ingest-in.${randomUUID().slice(0, 8)}`;
+  created.push(topic);
   // Recorded event times: keep them from time-based retention.
   await createTopics(kafka, [topic], PARTITIONS, { 'retention.ms': '-1' });
   progress(`produce ${input.records.length} records, ${input.points} points, ${(input.bytes / 1e6).toFixed(0)} MB to ${topic}`);
@@ -321,6 +339,7 @@ async function main(): Promise<void> {
       processor_in_memory: { seconds: Number(memorySeconds.toFixed(2)), points_per_sec: Math.round(input.points / memorySeconds) },
     })}\n`,
   );
+  if (process.env.BENCH_KEEP_TOPICS !== '1') await deleteCreated(kafka).catch((error: unknown) => progress(`could not delete the run's topics: ${(error as Error).message}`));
 }
 
 await main();

@@ -1,4 +1,5 @@
 import type { Consumer, ConsumerRunConfig } from 'kafkajs';
+import { systemClock } from './clock.js';
 import { aiopsError } from './errors.js';
 import { classifyKafkaError, connectionOf, verifyKafka } from './kafka-connect.js';
 import { createLogger } from './logger.js';
@@ -16,7 +17,7 @@ import { skippedInputReport, unprocessed, withinSizeLimit } from './runner/input
 import { committedPositions, ensureProcessorTopics } from './runner/topics.js';
 import { changelogTopic, restoreFromChangelog } from './state/changelog.js';
 import { TaskContext } from './task-context.js';
-import { fencedProducer, locked } from './runner/task.js';
+import { fencedProducer, groupConsumer, locked, runnerStats } from './runner/task.js';
 import type { Task } from './runner/task.js';
 import type { BadRecordPolicy, Clock, StateStore } from './types.js';
 
@@ -24,8 +25,6 @@ export { requests } from './runner/commit-requests.js';
 export { processKafka } from './runner/process-kafka.js';
 export { defaultMaxRecordBytes, maxRecordBytesFromEnv } from './runner/options.js';
 export type { RunnerOptions, RunnerStats } from './runner/options.js';
-
-const wallClock: Clock = { now: () => Date.now() };
 
 /**
  * Runs one processor over a topic with exactly-once semantics: a task per input partition, each
@@ -64,7 +63,7 @@ export class ProcessorRunner {
     this.groupId = options.groupId ?? `aiops.${options.name}`;
     this.changelog = changelogTopic(options.name);
     this.log = options.log ?? createLogger(`aiops.${options.name}`);
-    this.clock = options.clock ?? wallClock;
+    this.clock = options.clock ?? systemClock;
     this.policy = options.badRecordPolicy ?? 'dead-letter';
     this.idleTimeoutMs = options.idleTimeoutMs ?? 2_000;
     this.commitIntervalMs = options.commitIntervalMs ?? 100;
@@ -87,15 +86,7 @@ export class ProcessorRunner {
       throw classifyKafkaError(error, undefined, connectionOf(this.options.kafka)) ?? error;
     }
     const { kafka, inputTopic } = this.options;
-    const consumer = kafka.consumer({
-      groupId: this.groupId,
-      readUncommitted: false,
-      maxBytesPerPartition: this.options.maxBytesPerPartition ?? 4 * 1024 * 1024,
-      maxWaitTimeInMs: 200,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: Math.max(500, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 10)),
-      rebalanceTimeout: 60_000,
-    });
+    const consumer = groupConsumer(kafka, this.groupId, this.options);
     this.consumer = consumer;
     watchConsumer(consumer, this.health);
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
@@ -200,19 +191,7 @@ export class ProcessorRunner {
   }
 
   async stats(): Promise<RunnerStats> {
-    let stateEntries = 0;
-    let stateBytes = 0;
-    const partitions: number[] = [];
-    for (const pending of this.tasks.values()) {
-      const task = await pending.catch(() => undefined);
-      if (!task) continue;
-      partitions.push(task.partition);
-      for (const store of task.context.stores) {
-        stateEntries += store.size();
-        stateBytes += store.sizeBytes();
-      }
-    }
-    return { counters: Object.fromEntries(this.counters), partitions: partitions.sort((a, b) => a - b), stateEntries, stateBytes, lag: Object.fromEntries(this.lag) };
+    return runnerStats(this.tasks.values(), this.counters, this.lag);
   }
 
   /** Leaves the group after the batch in flight, then closes every task. */
@@ -310,12 +289,7 @@ export class ProcessorRunner {
     }
   }
 
-  /**
-   * Rolls a partition back to its last commit after a record failed half-way: the record is
-   * remembered as bad, the task dropped uncommitted (its next incarnation restores the committed
-   * state) and the consumer sent back to the committed input, which is processed again with
-   * the bad record rejected.
-   */
+  /** After a record failed half-way: remember it as bad, drop the task uncommitted, rewind to the last commit. */
   private rollBack(task: Task, error: RecordRollback): void {
     this.count('rollbacks');
     this.log.warn({ partition: task.partition, offset: error.record.offset, reason: error.reason }, 'record failed half-way: rolling the partition back to its last commit');

@@ -1,4 +1,5 @@
-import type { Kafka, Producer } from 'kafkajs';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { RunnerOptions, RunnerStats } from './options.js';
 import type { TaskContext } from '../task-context.js';
 import type { Processor } from '../types.js';
 
@@ -41,4 +42,35 @@ export async function fencedProducer(kafka: Kafka, transactionalId: string): Pro
   const fence = await producer.transaction();
   await fence.abort();
   return producer;
+}
+
+/** The consumer of a processor's group: read_committed, offsets committed by the transactions. */
+export function groupConsumer(kafka: Kafka, groupId: string, options: Pick<RunnerOptions, 'maxBytesPerPartition' | 'sessionTimeoutMs'>): Consumer {
+  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+  return kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+    maxWaitTimeInMs: 200,
+    sessionTimeout,
+    heartbeatInterval: Math.max(500, Math.floor(sessionTimeout / 10)),
+    rebalanceTimeout: 60_000,
+  });
+}
+
+/** Counters, lag, and the partitions and state size of the tasks that are ready. */
+export async function runnerStats(tasks: Iterable<Promise<Task>>, counters: ReadonlyMap<string, number>, lag: ReadonlyMap<number, number>): Promise<RunnerStats> {
+  let stateEntries = 0;
+  let stateBytes = 0;
+  const partitions: number[] = [];
+  for (const pending of [...tasks]) {
+    const task = await pending.catch(() => undefined);
+    if (!task) continue;
+    partitions.push(task.partition);
+    for (const store of task.context.stores) {
+      stateEntries += store.size();
+      stateBytes += store.sizeBytes();
+    }
+  }
+  return { counters: Object.fromEntries(counters), partitions: partitions.sort((a, b) => a - b), stateEntries, stateBytes, lag: Object.fromEntries(lag) };
 }
