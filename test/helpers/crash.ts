@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
-import { sleep } from '../../runtime/retry.js';
+import { retryKafka, sleep } from '../../runtime/retry.js';
 import { signalSerde } from '../../schemas/index.js';
 import { readTopicToEnd } from '../../stack/clients/index.js';
 import type { CollectedMessage } from '../../stack/clients/index.js';
@@ -62,7 +62,8 @@ export class Children {
  * committed counts 0); every partition committed past `ends` is noted in `beyond`.
  */
 export async function committedTotal(admin: Admin, groupId: string, topic: string, ends?: ReadonlyMap<number, number>, beyond?: string[]): Promise<number> {
-  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  // A broker that is settling (coordinator loading, leader elections) answers with transient errors.
+  const [offsets] = await retryKafka(`committed offsets of ${groupId}`, () => admin.fetchOffsets({ groupId, topics: [topic] }));
   let total = 0;
   for (const p of offsets?.partitions ?? []) {
     const end = ends?.get(p.partition) ?? Number.POSITIVE_INFINITY;
