@@ -195,6 +195,14 @@ async function main(): Promise<void> {
     }),
   );
   for (const p of processes) await p.stop();
+  if (process.env.BENCH_KEEP_TOPICS !== '1') {
+    const admin = kafka.admin();
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const topics = [signalsTopic, valuesTopic, `aiops.bench-ingest-${run}.state`, `aiops.bench-evaluate-${run}.state`].filter((t) => existing.has(t));
+    await admin.deleteTopics({ topics }).catch((error: unknown) => progress(`could not delete the run's topics: ${(error as Error).message}`));
+    await admin.disconnect();
+  }
 
   // The input as appended: per partition, (append time, largest event time); ours by bucket.
   progress('reading otlp_metrics back');
