@@ -21,9 +21,7 @@ import { fencedProducer, groupConsumer, locked, runnerStats } from './runner/tas
 import type { Task } from './runner/task.js';
 import type { BadRecordPolicy, Clock, StateStore } from './types.js';
 
-export { requests } from './runner/commit-requests.js';
 export { processKafka } from './runner/process-kafka.js';
-export { defaultMaxRecordBytes, maxRecordBytesFromEnv } from './runner/options.js';
 export type { RunnerOptions, RunnerStats } from './runner/options.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from 'kafkajs';
-import { requests } from '../../../runtime/runner.js';
+import { requests } from '../../../../runtime/runner/commit-requests.js';
 
 const message = (i: number, bytes: number): Message => ({ key: `k${i}`, value: Buffer.alloc(bytes, i % 251) });
 
