@@ -122,10 +122,11 @@ export async function stackUp(options: UpOptions = {}): Promise<UpReport> {
 }
 
 /** Stops exactly the processes `up` started (by their recorded pids), collector first. */
-export async function stackDown(options: { config?: StackConfig; log?: (line: string) => void } = {}): Promise<ComponentName[]> {
+export async function stackDown(options: { config?: StackConfig; log?: (line: string) => void; only?: readonly ComponentName[] } = {}): Promise<ComponentName[]> {
   const config = options.config ?? loadStackConfig();
   const stopped: ComponentName[] = [];
   for (const component of [...components].reverse()) {
+    if (options.only && !options.only.includes(component.name)) continue;
     const pidFile = pidFileOf(config, component.name);
     const record = readPidFile(pidFile);
     if (!record) continue;
