@@ -67,6 +67,7 @@ export function renderStats(runners: readonly Pick<SinkRunner, 'stats' | 'ready'
   metric('delivered_total', 'counter', 'Events the target accepted', (r) => r.stats.delivered);
   metric('retries_total', 'counter', 'Delivery attempts the target refused or did not answer', (r) => r.stats.retries);
   metric('dead_letters_total', 'counter', 'Records that were not events, sent to aiops.dlq.v1', (r) => r.stats.deadLetters);
+  metric('consumer_restarts_total', 'counter', 'Consumer restarts after a crash on a transient broker error', (r) => r.stats.consumerRestarts);
   metric('ready', 'gauge', 'Whether the sink consumes (1) or not (0), as /ready answers', (r) => (r.ready ? 1 : 0));
   metric('state_loaded', 'gauge', 'Entries read from the sink state topic at start (active alerts, annotation ids)', (r) => r.stats.rebuilt);
   lines.push('# HELP aiops_sink_stale_resolved_total Alerts resolved (Alertmanager) or regions closed (Grafana) because their source said nothing about them for the stale time', '# TYPE aiops_sink_stale_resolved_total counter');

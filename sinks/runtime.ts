@@ -1,9 +1,10 @@
-import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { deadLetterRecord, deadLetterTopic } from '../runtime/dead-letter.js';
 import { classifyKafkaError, connectionOf, verifyKafka } from '../runtime/kafka-connect.js';
 import type { Logger } from '../runtime/logger.js';
 import { compressionFromEnv } from '../runtime/kafka-codecs.js';
 import { retry, retryKafka, sleep } from '../runtime/retry.js';
+import { restartConsumer, restartableCrash } from '../runtime/runner/consumer-restart.js';
 import type { InputRecord } from '../runtime/types.js';
 import { anomaliesTopic, anomalySerde } from '../schemas/anomalies.js';
 import type { AnomalyEvent } from '../schemas/anomalies.js';
@@ -76,6 +77,8 @@ export interface SinkStats {
   deadLetters: number;
   /** Entries the sink loaded from its state topics at start. */
   rebuilt: number;
+  /** Consumer restarts after a crash kafkajs did not recover from. */
+  consumerRestarts: number;
 }
 
 /**
@@ -85,11 +88,14 @@ export interface SinkStats {
  * committed. A stop during a retry leaves the batch uncommitted for the next owner.
  */
 export class SinkRunner {
-  readonly stats: SinkStats = { delivered: 0, batches: 0, retries: 0, deadLetters: 0, rebuilt: 0 };
+  readonly stats: SinkStats = { delivered: 0, batches: 0, retries: 0, deadLetters: 0, rebuilt: 0, consumerRestarts: 0 };
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
   private readonly abort = new AbortController();
   private running = false;
+  /** A consumer crash kafkajs does not recover from and that could not be restarted: not ready. */
+  private failed: Error | undefined;
+  private restarting = false;
 
   constructor(private readonly options: SinkRunnerOptions) {}
 
@@ -97,9 +103,9 @@ export class SinkRunner {
     return this.options.topics ?? [anomaliesTopic, sloTopic];
   }
 
-  /** True once the rebuild is done and the consumer runs. */
+  /** True once the rebuild is done and the consumer runs (not while it is being restarted after a crash). */
   get ready(): boolean {
-    return this.running;
+    return this.running && !this.restarting && this.failed === undefined;
   }
 
   async start(): Promise<void> {
@@ -134,9 +140,10 @@ export class SinkRunner {
     }
     const consumer = kafka.consumer({ groupId: this.options.groupId ?? `aiops.sink.${sink.name}`, ...(this.options.sessionTimeoutMs ? { sessionTimeout: this.options.sessionTimeoutMs } : {}), readUncommitted: false, maxWaitTimeInMs: 200 });
     this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, (event) => this.onCrash(consumer, event.payload.error, event.payload.restart));
     await consumer.connect();
     await consumer.subscribe({ topics: [...this.topics], fromBeginning: true });
-    await consumer.run({
+    this.runConfig = {
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
@@ -185,8 +192,37 @@ export class SinkRunner {
         }
         this.stats.batches++;
       },
-    });
+    };
+    await consumer.run(this.runConfig);
     this.running = true;
+  }
+
+  private runConfig: ConsumerRunConfig | undefined;
+
+  /**
+   * kafkajs restarts a consumer after retriable errors itself; a broker stopped in the middle of a
+   * rebalance ends it with non-retriable wrappers of transient answers, and without this the sink
+   * would stay connected and deliver nothing. Such a crash is restarted like the runner's.
+   */
+  private onCrash(consumer: Consumer, error: Error, restartedByKafkajs: boolean): void {
+    const { log, sink } = this.options;
+    log.error({ err: error, restart: restartedByKafkajs }, 'sink consumer crashed');
+    if (restartedByKafkajs || !this.running) return;
+    if (!restartableCrash(restartedByKafkajs, error) || !this.runConfig) {
+      this.failed = error;
+      return;
+    }
+    if (this.restarting) return;
+    this.restarting = true;
+    this.stats.consumerRestarts++;
+    restartConsumer(`sink ${sink.name}`, consumer, this.runConfig, () => this.running, log)
+      .catch((restartError: unknown) => {
+        this.failed = restartError as Error;
+        log.error({ err: restartError }, 'sink consumer could not be restarted');
+      })
+      .finally(() => {
+        this.restarting = false;
+      });
   }
 
   async stop(): Promise<void> {

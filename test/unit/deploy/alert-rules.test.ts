@@ -206,7 +206,7 @@ describe('the metrics the platform rules read are exported', () => {
   });
 
   it('sinks: aiops_sink_ready 1/0 and the delivery counters, per sink', () => {
-    const stats = (delivered: number, retries: number) => ({ delivered, retries, deadLetters: 1, batches: 0, rebuilt: 0 });
+    const stats = (delivered: number, retries: number) => ({ delivered, retries, deadLetters: 1, batches: 0, rebuilt: 0, consumerRestarts: 0 });
     const text = renderStats([{ stats: stats(3, 0), ready: true }, { stats: stats(0, 7), ready: false }], ['alertmanager', 'grafana']);
     expect(text).toContain('# TYPE aiops_sink_ready gauge');
     expect(text).toMatch(/^aiops_sink_ready\{sink="alertmanager"\} 1$/m);
