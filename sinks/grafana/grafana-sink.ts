@@ -4,7 +4,9 @@ import { kafkaConnectionFromEnv } from '../../runtime/kafka-config.js';
 import type { Logger } from '../../runtime/logger.js';
 import { processKafka } from '../../runtime/runner.js';
 import { CompactedTopic } from '../compacted-topic.js';
-import { authHeader, Credentials } from '../credentials.js';
+import { Credentials } from '../credentials.js';
+import { AnnotationsApi } from './annotations-api.js';
+import type { Answer } from './annotations-api.js';
 import type { Sink, SinkEvent } from '../runtime.js';
 import { defaultStaleness, EvidenceClock, Serial, span, stalenessFromEnv } from '../staleness.js';
 import type { AlertKind, StalenessOptions } from '../staleness.js';
@@ -13,33 +15,6 @@ import type { EventOf } from './annotation-text.js';
 
 export { annotationTags, openingText, resolvedText } from './annotation-text.js';
 
-/*
- * Grafana's Annotations HTTP API, as this sink relies on it (Grafana docs "Annotations HTTP API",
- * https://grafana.com/docs/grafana/latest/developers/http_api/annotations/ and the same page in the
- * grafana/grafana repository, docs/sources/developers/http_api/annotations.md; handlers in
- * pkg/api/annotations.go):
- * - `POST /api/annotations` takes JSON `{ dashboardUID?, panelId?, time, timeEnd?, tags, text }`;
- *   only `text` is required (an empty one is refused with 400). `time` and `timeEnd` are epoch
- *   milliseconds; a `timeEnd` makes it a region. Without dashboardUID/panelId the annotation is an
- *   organization annotation, shown on any dashboard whose annotation query filters by its tags.
- *   The answer is `{ "message": "Annotation added", "id": <number> }`.
- * - `PATCH /api/annotations/:id` changes only what it is given, of `text`, `tags`, `time` and
- *   `timeEnd` (an empty text or a zero time leaves the stored one); the answer is
- *   `{ "message": "Annotation patched" }`. An id Grafana does not know is a 404 ("Annotation not
- *   found", "Could not find annotation to update" in older releases; releases before 7 answered 500
- *   with the latter message, which is read as a 404 here).
- * - `GET /api/annotations?tags=<tag>&type=annotation&limit=<n>` lists the annotations carrying
- *   every given tag (repeat `tags` for more; `type=annotation` leaves out alert annotations) as a
- *   JSON array of `{ id, dashboardUID, panelId, time, timeEnd, tags, text, ... }`, newest first;
- *   `timeEnd` equals `time` for a point annotation. It needs annotations:read.
- * - Errors come as JSON `{ "message": ... }`: 400 for a body it cannot bind, 401 without valid
- *   credentials, 403 without the annotations:create/write permission.
- * - Authentication (Grafana docs "Authentication options for the HTTP API"): a service-account
- *   token as `Authorization: Bearer <token>`, or basic auth when enabled. Bodies are sent as
- *   `Content-Type: application/json`.
- * - Tags of the form `key:value` are stored as a key and a value of at most 100 characters each
- *   (the `tag` table), so the value part of a tag is cut at 100 characters.
- */
 
 /**
  * The tag naming the event an annotation belongs to, `event:<id>` (ids are 32 hex digits): how a
@@ -99,8 +74,6 @@ export interface GrafanaSinkStats {
 export const defaultAnnotationsTopic = 'aiops.sink.grafana.annotations';
 
 
-/** Grafana's answer to one request, as the sink acts on it. */
-type Answer = { readonly kind: 'ok'; readonly body: Record<string, unknown> } | { readonly kind: 'not-found' | 'rejected'; readonly status: number; readonly message: string };
 
 function parseMapping(value: Buffer): AnnotationMapping {
   const parsed = JSON.parse(value.toString('utf8')) as Partial<AnnotationMapping>;
@@ -109,10 +82,6 @@ function parseMapping(value: Buffer): AnnotationMapping {
   return { annotationId: parsed.annotationId, resolved: parsed.resolved === true, text: typeof parsed.text === 'string' ? parsed.text : '', ...kind };
 }
 
-function reason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
-}
 
 /**
  * Marks anomaly and SLO events as region annotations in Grafana. An anomaly OPEN or SLO FIRING
@@ -141,7 +110,7 @@ function reason(error: unknown): string {
 export class GrafanaSink implements Sink {
   readonly name: string;
   readonly stats: GrafanaSinkStats = { created: 0, resolved: 0, skipped: 0, rejected: 0, stale: { anomaly: 0, slo: 0 } };
-  private readonly base: string;
+  private readonly api: AnnotationsApi;
   private readonly topic: CompactedTopic<AnnotationMapping>;
   private readonly mappings = new Map<string, AnnotationMapping>();
   /** Mappings changed in Grafana but not yet on the topic. */
@@ -165,7 +134,7 @@ export class GrafanaSink implements Sink {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw aiopsError('CONFIG_INVALID', [`  - AIOPS_GRAFANA_URL: must be http or https, not ${url.protocol}`]);
     // fetch refuses URLs with credentials, and a URL ends up in logs: credentials go in their own variables.
     if (url.username || url.password) throw aiopsError('CONFIG_INVALID', ['  - AIOPS_GRAFANA_URL: must not contain credentials; set AIOPS_GRAFANA_TOKEN or AIOPS_GRAFANA_USER/_PASSWORD']);
-    this.base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+    this.api = new AnnotationsApi(options.url, options.credentials, options.requestTimeoutMs);
     this.name = options.name ?? 'grafana';
     this.topic = new CompactedTopic({ kafka: options.kafka, topic: options.mappingTopic ?? defaultAnnotationsTopic, log: options.log, what: 'annotation mapping', parse: parseMapping });
     this.now = options.now ?? Date.now;
@@ -233,7 +202,7 @@ export class GrafanaSink implements Sink {
         }
         const now = this.now();
         const text = `${known.text}\nResolved as stale ${iso(now)}: no event about it for ${span(d.silentMs)} (stale after ${span(this.clock.limit(d.kind))}).`;
-        const answer = await this.send('PATCH', `/api/annotations/${known.annotationId}`, { timeEnd: now, text });
+        const answer = await this.api.send('PATCH', `/api/annotations/${known.annotationId}`, { timeEnd: now, text });
         // Gone from Grafana, or refused: there is nothing left to close either way.
         this.remember(d.id, { ...known, resolved: true, text: answer.kind === 'ok' ? text : known.text });
         this.clock.forget(d.id);
@@ -308,7 +277,7 @@ export class GrafanaSink implements Sink {
         return;
       }
       const text = openingText(e);
-      const answer = await this.send('POST', '/api/annotations', { ...dashboard, time: e.event.started_at, tags, text });
+      const answer = await this.api.send('POST', '/api/annotations', { ...dashboard, time: e.event.started_at, tags, text });
       const annotationId = this.createdId(e, answer);
       if (annotationId === undefined) return;
       this.remember(id, { annotationId, resolved: false, text, kind: e.kind });
@@ -324,7 +293,7 @@ export class GrafanaSink implements Sink {
     const open = known ?? found;
     if (open) {
       const text = resolvedText(e, open.text || undefined);
-      const answer = await this.send('PATCH', `/api/annotations/${open.annotationId}`, { timeEnd, text });
+      const answer = await this.api.send('PATCH', `/api/annotations/${open.annotationId}`, { timeEnd, text });
       if (answer.kind === 'ok') {
         this.remember(id, { annotationId: open.annotationId, resolved: true, text, kind: e.kind });
         this.stats.resolved++;
@@ -335,7 +304,7 @@ export class GrafanaSink implements Sink {
       this.options.log.warn({ event: id, annotationId: open.annotationId, status: answer.status }, 'annotation no longer in Grafana; creating the region again');
     }
     const text = resolvedText(e, open?.text || undefined);
-    const answer = await this.send('POST', '/api/annotations', { ...dashboard, time: e.event.started_at, timeEnd, tags, text });
+    const answer = await this.api.send('POST', '/api/annotations', { ...dashboard, time: e.event.started_at, timeEnd, tags, text });
     const annotationId = this.createdId(e, answer);
     if (annotationId === undefined) return;
     this.remember(id, { annotationId, resolved: true, text, kind: e.kind });
@@ -372,73 +341,17 @@ export class GrafanaSink implements Sink {
    * otherwise (say a token without annotations:read) is logged once and treated as not found.
    */
   private async findCreated(e: EventOf): Promise<{ annotationId: number; text: string; ended: boolean } | undefined> {
-    const path = `/api/annotations?${new URLSearchParams({ tags: eventTag(e.event.id), type: 'annotation', limit: '10' }).toString()}`;
-    let response: Response;
-    let raw: string;
-    try {
-      response = await fetch(`${this.base}${path}`, {
-        headers: { accept: 'application/json', ...authHeader(this.options.credentials) },
-        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
-      });
-      raw = await response.text();
-    } catch (error) {
-      throw new Error(`Grafana not reachable (GET /api/annotations): ${reason(error)}`, { cause: error });
-    }
-    const status = response.status;
-    if (status === 401) throw new Error(`Grafana refused the sink's credentials (401 to GET /api/annotations); check AIOPS_GRAFANA_TOKEN or AIOPS_GRAFANA_USER/_PASSWORD`);
-    if (status === 429 || status >= 500) throw new Error(`Grafana answered ${status} to GET /api/annotations`);
-    let list: unknown;
-    try {
-      list = response.ok ? JSON.parse(raw) : undefined;
-    } catch {
-      list = undefined;
-    }
-    if (!Array.isArray(list)) {
-      if (!this.lookupRefused) this.options.log.warn({ status, answer: raw.replace(/\s+/g, ' ').slice(0, 200) }, 'Grafana did not list annotations by tag; a restart between creating an annotation and recording its id may create it twice');
+    const listing = await this.api.listByTag(eventTag(e.event.id));
+    if (listing.kind === 'refused') {
+      if (!this.lookupRefused) this.options.log.warn({ status: listing.status, answer: listing.answer }, 'Grafana did not list annotations by tag; a restart between creating an annotation and recording its id may create it twice');
       this.lookupRefused = true;
       return undefined;
     }
-    const hit = (list as Record<string, unknown>[]).filter((a) => typeof a.id === 'number' && Number.isInteger(a.id)).sort((a, b) => (a.id as number) - (b.id as number))[0];
+    const hit = listing.annotations.filter((a) => typeof a.id === 'number' && Number.isInteger(a.id)).sort((a, b) => (a.id as number) - (b.id as number))[0];
     if (!hit) return undefined;
     const time = typeof hit.time === 'number' ? hit.time : 0;
     const ended = typeof hit.timeEnd === 'number' && hit.timeEnd > time;
     return { annotationId: hit.id as number, text: typeof hit.text === 'string' ? hit.text : '', ended };
-  }
-
-  /** One request; throws when a retry may help (network, 5xx, 429, 401, 403). */
-  private async send(method: 'POST' | 'PATCH', path: string, body: Record<string, unknown>): Promise<Answer> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.base}${path}`, {
-        method,
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...authHeader(this.options.credentials) },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
-      });
-    } catch (error) {
-      throw new Error(`Grafana not reachable (${method} ${path}): ${reason(error)}`, { cause: error });
-    }
-    let raw: string;
-    try {
-      raw = await response.text();
-    } catch (error) {
-      throw new Error(`Grafana's answer to ${method} ${path} was cut off: ${reason(error)}`, { cause: error });
-    }
-    let parsed: Record<string, unknown> = {};
-    try {
-      const value: unknown = raw === '' ? {} : JSON.parse(raw);
-      if (value && typeof value === 'object' && !Array.isArray(value)) parsed = value as Record<string, unknown>;
-    } catch {
-      // Not JSON (a proxy's error page): the status says enough, the start of the text says the rest.
-    }
-    const status = response.status;
-    const message = typeof parsed.message === 'string' ? parsed.message : raw.replace(/\s+/g, ' ').slice(0, 200);
-    if (response.ok) return { kind: 'ok', body: parsed };
-    const notFound = method === 'PATCH' && (status === 404 || (status === 500 && /could not find annotation/i.test(message)));
-    if (notFound) return { kind: 'not-found', status, message };
-    if (status === 401 || status === 403) throw new Error(`Grafana refused the sink's credentials (${status} to ${method} ${path}: ${message}); check AIOPS_GRAFANA_TOKEN or AIOPS_GRAFANA_USER/_PASSWORD and the service account's annotation permissions`);
-    if (status === 429 || status >= 500) throw new Error(`Grafana answered ${status} to ${method} ${path}: ${message}`);
-    return { kind: 'rejected', status, message };
   }
 }
 
