@@ -8,27 +8,14 @@ import type { InputRecord, Processor, ProcessorContext } from '../../runtime/typ
 import { signalSerde } from '../../schemas/index.js';
 import { BucketStore } from './bucket-store.js';
 import type { Partial } from './bucket-store.js';
-import type { AttributeMatch, IngestConfig, SignalRule } from './config.js';
-import { prometheusMetricName } from '../slo/names.js';
-import type { OtlpKind } from '../slo/names.js';
-import { MetricType } from '../../runtime/otlp/visitor.js';
+import type { IngestConfig, SignalRule } from './config.js';
+import { RuleIndex } from './rule-index.js';
 import { EXP_BOUNDS, exponentialToExplicit } from './exponential.js';
 import { GapSplit } from './gap-split.js';
 import { SeriesStore, S_BUCKETS, S_COUNT, S_START, S_SUM, S_TIME } from './series-store.js';
 import type { Series } from './series-store.js';
-import { newPartial, parseSignalKey, seriesKey, signalKey, statusClassOf } from './signal-keys.js';
-
-/** How a cumulative point relates to the series' previous one. */
-const enum Step {
-  /** Skip: out of order or a duplicate. */
-  SKIP,
-  /** Increase over the previous point. */
-  DELTA,
-  /** A reset (new start time or a decrease): the value counts from zero. */
-  RESET,
-  /** First point of a series that ran before it was seen: sets the baseline only. */
-  BASELINE,
-}
+import { newPartial, newWatermark, parseSignalKey, seriesKey, signalKey } from './signal-keys.js';
+import { bucketDeltaTotal, cumulativeStep, gapStart, Step } from './cumulative.js';
 
 interface Meta {
   /** Largest event time seen on the partition. */
@@ -55,58 +42,25 @@ export class IngestProcessor implements Processor, MetricsVisitor {
   private readonly metaStore = new KeyValueStore<Meta>('meta', new JsonSerde<Meta>());
   private meta: Meta = { maxEventMs: -Infinity, closedThroughMs: -Infinity, idle: false };
   private readonly decoder: OtlpMetricsDecoder;
-  /** metric name → indexes of the rules it feeds. */
-  private readonly rulesByMetric = new Map<string, number[]>();
-  private readonly metricIds = new Map<string, number>();
-  private readonly extractSlot = new Map<string, number>();
-  private readonly extractKeys: string[];
+  private readonly index: RuleIndex;
+  private readonly extractKeys: readonly string[];
   // The resource and metric being visited.
   private resource: AttributeSet | undefined;
   private metric: MetricInfo | undefined;
   private metricId = 0;
   /** Whether the series limit was logged since the store was last below it. */
   private seriesLimitLogged = false;
-  private metricRules: number[] = [];
+  private metricRules: readonly number[] = [];
   /** Whether the record being decoded has reached a metric that feeds a rule (and so maybe the state). */
   private touched = false;
-  /** Per rule, its filter as attribute slots and allowed values (undefined: no filter). */
-  private readonly filters: ({ slots: number[]; values: Set<string>[] } | undefined)[] = [];
-  /** Per rule, its further matchers as attribute slots and tests (empty: none). */
-  private readonly matchers: { slot: number; test: (value: string) => boolean }[][] = [];
-  /** Per rule, the test that makes a series bad (undefined: the status attribute decides). */
-  private readonly badWhen: ({ slot: number; test: (value: string) => boolean } | undefined)[] = [];
   /** Scratch for exponential histogram points as explicit bucket counts. */
   private readonly expCounts = new Float64Array(EXP_BOUNDS.length + 1);
-  /** Prometheus name → indexes of the rules matching metrics by it. */
-  private readonly rulesByPromName = new Map<string, number[]>();
-  /** OTLP metric (name, unit, kind) → the rules it feeds and its id; [] when none. */
-  private readonly metricCache = new Map<string, { rules: number[]; id: number }>();
   /** Pieces of the increment being placed: one bucket, or the buckets a gap covers (gap-split.ts). */
   private readonly gaps: GapSplit;
 
   constructor(private readonly config: IngestConfig) {
-    for (const [i, rule] of config.rules.entries()) {
-      const byName = rule.prometheusName === undefined ? this.rulesByMetric : this.rulesByPromName;
-      const key = rule.prometheusName ?? rule.metric;
-      const list = byName.get(key) ?? [];
-      list.push(i);
-      byName.set(key, list);
-      const filterKeys = Object.keys(rule.filter ?? {});
-      const matchKeys = [...(rule.matchers ?? []), ...(rule.badWhen ? [rule.badWhen] : [])].map((m) => m.attribute);
-      for (const key of [...rule.groupBy, rule.statusAttribute, ...filterKeys, ...matchKeys]) if (!this.extractSlot.has(key)) this.extractSlot.set(key, this.extractSlot.size);
-      this.matchers.push((rule.matchers ?? []).map((m) => ({ slot: this.extractSlot.get(m.attribute) as number, test: matchTest(m) })));
-      this.badWhen.push(rule.badWhen ? { slot: this.extractSlot.get(rule.badWhen.attribute) as number, test: matchTest(rule.badWhen) } : undefined);
-      this.filters.push(
-        filterKeys.length === 0
-          ? undefined
-          : { slots: filterKeys.map((k) => this.extractSlot.get(k) as number), values: filterKeys.map((k) => new Set(rule.filter?.[k] ?? [])) },
-      );
-    }
-    // Ids follow the configuration, not the order metrics happen to arrive in: series keys
-    // derived from them must be the same after a restart.
-    for (const name of this.rulesByMetric.keys()) this.metricIds.set(name, this.metricIds.size + 1);
-    for (const name of this.rulesByPromName.keys()) this.metricIds.set(`prometheus:${name}`, this.metricIds.size + 1);
-    this.extractKeys = [...this.extractSlot.keys()];
+    this.index = new RuleIndex(config.rules);
+    this.extractKeys = this.index.extractKeys;
     this.decoder = new OtlpMetricsDecoder({ extractKeys: this.extractKeys });
     this.gaps = new GapSplit(config.bucketMs);
   }
@@ -170,21 +124,8 @@ export class IngestProcessor implements Processor, MetricsVisitor {
   }
 
   onMetric(metric: MetricInfo): boolean {
-    let rules = this.rulesByMetric.get(metric.name);
-    let id = rules ? (this.metricIds.get(metric.name) as number) : 0;
-    if (this.rulesByPromName.size > 0) {
-      const cacheKey = `${metric.type}|${metric.monotonic ? 1 : 0}|${metric.unit}|${metric.name}`;
-      let hit = this.metricCache.get(cacheKey);
-      if (!hit) {
-        const promName = prometheusMetricName(metric.name, metric.unit, otlpKind(metric));
-        const byProm = this.rulesByPromName.get(promName) ?? [];
-        hit = { rules: [...(rules ?? []), ...byProm], id: rules ? id : byProm.length > 0 ? (this.metricIds.get(`prometheus:${promName}`) as number) : 0 };
-        if (this.metricCache.size < 10_000) this.metricCache.set(cacheKey, hit);
-      }
-      rules = hit.rules;
-      id = hit.id;
-    }
-    if (!rules || rules.length === 0) return false;
+    const { rules, id } = this.index.lookup(metric);
+    if (rules.length === 0) return false;
     this.touched = true;
     this.metric = metric;
     this.metricRules = rules;
@@ -318,17 +259,7 @@ export class IngestProcessor implements Processor, MetricsVisitor {
   /** Finds or creates the series; undefined when the series limit bites. */
   private seriesFor(ruleIndex: number, rule: SignalRule, attrs: AttributeSet, stateLength: number): Series | undefined {
     const resource = this.resource as AttributeSet;
-    const filter = this.filters[ruleIndex];
-    if (filter) {
-      for (let i = 0; i < filter.slots.length; i++) {
-        const slot = filter.slots[i] as number;
-        const value = attrs.value(slot) ?? resource.value(slot);
-        if (value === undefined || !(filter.values[i] as Set<string>).has(value)) return undefined;
-      }
-    }
-    for (const m of this.matchers[ruleIndex] as { slot: number; test: (value: string) => boolean }[]) {
-      if (!m.test(attrs.value(m.slot) ?? resource.value(m.slot) ?? '')) return undefined;
-    }
+    if (!this.index.accepts(ruleIndex, attrs, resource)) return undefined;
     const key = seriesKey(resource.hashHi, resource.hashLo, this.metricId * 64 + ruleIndex, attrs.hashHi, attrs.hashLo);
     const found = this.series.get(key);
     if (found) {
@@ -346,17 +277,10 @@ export class IngestProcessor implements Processor, MetricsVisitor {
       return undefined;
     }
     this.seriesLimitLogged = false;
-    const dims: Record<string, string> = {};
-    for (const name of rule.groupBy) {
-      const slot = this.extractSlot.get(name) as number;
-      dims[name] = attrs.value(slot) ?? resource.value(slot) ?? '';
-    }
-    const status = attrs.value(this.extractSlot.get(rule.statusAttribute) as number);
+    const dims = this.index.dimensions(ruleIndex, attrs, resource);
+    const statusClass = this.index.statusClass(ruleIndex, attrs, resource);
     const state = new Float64Array(S_BUCKETS + Math.max(0, stateLength - 2));
     state[S_START] = Number.NaN;
-    const bad = this.badWhen[ruleIndex];
-    // badWhen: the series is an error (class 5xx, index 4) or not (2xx, index 1) by the matcher.
-    const statusClass = bad ? (bad.test(attrs.value(bad.slot) ?? resource.value(bad.slot) ?? '') ? 4 : 1) : statusClassOf(status);
     const series: Series = { key, signal: signalKey(rule.name, dims), statusClass, state, lastBucket: Number.NaN };
     this.series.add(series);
     this.context.counters.add('series_created');
@@ -366,26 +290,15 @@ export class IngestProcessor implements Processor, MetricsVisitor {
 
   private readonly dimensionsCache = new Map<string, Record<string, string>>();
 
-  /**
-   * Classifies a cumulative point against the series' previous one and stores it as the new
-   * previous (start, time, count). A new start time or a decrease is a reset.
-   */
+  /** {@link cumulativeStep}, counted, with the point stored as the series' previous one. */
   private step(series: Series, startTimeMs: number, timeMs: number, value: number): Step {
-    const state = series.state;
-    const isNew = Number.isNaN(state[S_START] as number);
-    if (!isNew && timeMs <= (state[S_TIME] as number)) {
+    const isNew = Number.isNaN(series.state[S_START] as number);
+    const step = cumulativeStep(series.state, startTimeMs, timeMs, value, this.config.firstPointMaxAgeMs);
+    if (step === Step.SKIP) {
       this.context.counters.add('out_of_order_points');
-      return Step.SKIP;
+      return step;
     }
-    let step: Step;
-    if (isNew) step = startTimeMs > 0 && timeMs - startTimeMs > this.config.firstPointMaxAgeMs ? Step.BASELINE : Step.RESET;
-    else if (startTimeMs !== state[S_START] || value < (state[S_COUNT] as number)) {
-      step = Step.RESET;
-      this.context.counters.add('resets');
-    } else step = Step.DELTA;
-    state[S_START] = startTimeMs;
-    state[S_TIME] = timeMs;
-    state[S_COUNT] = value;
+    if (step === Step.RESET && !isNew) this.context.counters.add('resets');
     this.series.markDirty(series);
     return step;
   }
@@ -491,23 +404,6 @@ export class IngestProcessor implements Processor, MetricsVisitor {
 
 const EMPTY = new Float64Array(0);
 
-/**
- * Where the increment of a cumulative point began: the previous point's time, or for a reset
- * the new start time when it lies after the previous point (the counter restarted inside the
- * gap). NaN for a series' first point: nothing to spread over.
- */
-function gapStart(step: Step, previousStart: number, previousTime: number, startTimeMs: number): number {
-  if (Number.isNaN(previousStart)) return Number.NaN;
-  return step === Step.RESET && startTimeMs > previousTime ? startTimeMs : previousTime;
-}
-
-/** What a histogram point's buckets add in all since the previous point. */
-function bucketDeltaTotal(state: Float64Array, counts: Float64Array, n: number, subtractPrevious: boolean): number {
-  let total = 0;
-  for (let i = 0; i < n; i++) total += (counts[i] as number) - (subtractPrevious ? ((state[S_BUCKETS + i] as number) || 0) : 0);
-  return total;
-}
-
 function grow(state: Float64Array, length: number): Float64Array {
   const bigger = new Float64Array(length);
   bigger.set(state);
@@ -518,35 +414,4 @@ function sameBounds(a: number[], b: Float64Array, n: number): boolean {
   if (a.length !== n) return false;
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function newWatermark(sourcePartition: number, watermarkMs: number, idle: boolean, bucketMs: number): Partial {
-  return {
-    kind: 'WATERMARK', sourcePartition, watermarkMs, idle, signal: '', rule: '', dimensions: {}, bucketStartMs: watermarkMs, bucketMs,
-    count: 0, errors: 0, statusClasses: [], sum: 0, min: Number.NaN, max: Number.NaN, bounds: [], bucketCounts: [], series: 0,
-  };
-}
-
-/** A PromQL matcher as a test of an attribute value ('' when missing); regexes anchored. */
-function matchTest(m: AttributeMatch): (value: string) => boolean {
-  if (m.op === '=') return (v) => v === m.value;
-  if (m.op === '!=') return (v) => v !== m.value;
-  const re = new RegExp(`^(?:${m.value})$`);
-  return m.op === '=~' ? (v) => re.test(v) : (v) => !re.test(v);
-}
-
-/** The naming kind of an OTLP metric. */
-function otlpKind(metric: MetricInfo): OtlpKind {
-  switch (metric.type) {
-    case MetricType.SUM:
-      return metric.monotonic ? 'monotonicSum' : 'sum';
-    case MetricType.HISTOGRAM:
-      return 'histogram';
-    case MetricType.EXPONENTIAL_HISTOGRAM:
-      return 'exponentialHistogram';
-    case MetricType.SUMMARY:
-      return 'summary';
-    default:
-      return 'gauge';
-  }
 }

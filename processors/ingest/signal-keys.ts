@@ -68,3 +68,11 @@ export function newPartial(signal: string, rule: SignalRule, dims: Record<string
     series: 0,
   };
 }
+
+/** A watermark record: the source partition's closed-through time and whether it is idle. */
+export function newWatermark(sourcePartition: number, watermarkMs: number, idle: boolean, bucketMs: number): Partial {
+  return {
+    kind: 'WATERMARK', sourcePartition, watermarkMs, idle, signal: '', rule: '', dimensions: {}, bucketStartMs: watermarkMs, bucketMs,
+    count: 0, errors: 0, statusClasses: [], sum: 0, min: Number.NaN, max: Number.NaN, bounds: [], bucketCounts: [], series: 0,
+  };
+}
