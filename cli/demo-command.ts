@@ -163,7 +163,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       startPlatform(
         'ingest',
         [],
-        { ...common, AIOPS_INGEST_NAME: `${run}-ingest`, AIOPS_INGEST_SIGNALS_TOPIC: `aiops.${run}.signals`, AIOPS_INGEST_BUCKET_MS: '5000', AIOPS_INGEST_LATENESS_MS: '2000', AIOPS_INGEST_IDLE_MS: '3000', AIOPS_INGEST_START: 'latest', AIOPS_INGEST_PORT: String(config.ports.platform.ingest) },
+        { ...common, AIOPS_INGEST_NAME: `${run}-ingest`, AIOPS_INGEST_SIGNALS_TOPIC: `aiops.${run}.signals`, AIOPS_INGEST_BUCKET_MS: '5000', AIOPS_INGEST_LATENESS_MS: '2000', AIOPS_INGEST_IDLE_MS: '10000', AIOPS_INGEST_START: 'latest', AIOPS_INGEST_PORT: String(config.ports.platform.ingest) },
         config.logDir,
       ),
     );
@@ -171,7 +171,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       startPlatform(
         'evaluate',
         ['--config', join(projectRoot, 'compose/aiops/evaluate.demo.yaml')],
-        { ...common, AIOPS_EVALUATE_NAME: `${run}-evaluate`, AIOPS_EVALUATE_TOPIC: `aiops.${run}.signals`, AIOPS_EVALUATE_IDLE_MS: '3000', AIOPS_EVALUATE_PORT: String(config.ports.platform.evaluate) },
+        { ...common, AIOPS_EVALUATE_NAME: `${run}-evaluate`, AIOPS_EVALUATE_TOPIC: `aiops.${run}.signals`, AIOPS_EVALUATE_IDLE_MS: '10000', AIOPS_EVALUATE_PORT: String(config.ports.platform.evaluate) },
         config.logDir,
       ),
     );
