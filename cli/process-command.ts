@@ -22,7 +22,7 @@ function readConfigFile(path: string | undefined): Record<string, unknown> {
   return (parseYaml(readFileSync(path, 'utf8')) ?? {}) as Record<string, unknown>;
 }
 
-function common(component: string, defaultPort: number): { connection: KafkaConnection; port: number; policy: BadRecordPolicy; sessionTimeoutMs?: number; commitIntervalMs?: number } {
+function common(component: string, defaultPort: number): { connection: KafkaConnection; port: number; policy: BadRecordPolicy; sessionTimeoutMs?: number; commitIntervalMs?: number; commitWhenCaughtUp?: boolean } {
   const upper = component.toUpperCase();
   const port = Number(process.env[`AIOPS_${upper}_PORT`] ?? defaultPort);
   const policy = (process.env[`AIOPS_${upper}_BAD_RECORDS`] ?? 'dead-letter') as BadRecordPolicy;
@@ -35,11 +35,13 @@ function common(component: string, defaultPort: number): { connection: KafkaConn
   const interval = process.env.AIOPS_KAFKA_COMMIT_INTERVAL_MS;
   const commitIntervalMs = interval === undefined ? undefined : Number(interval);
   if (commitIntervalMs !== undefined && !(Number.isInteger(commitIntervalMs) && commitIntervalMs >= 0)) problems.push('  - AIOPS_KAFKA_COMMIT_INTERVAL_MS: expected a whole number of ms (0 commits every batch)');
+  const whenCaughtUp = process.env.AIOPS_KAFKA_COMMIT_WHEN_CAUGHT_UP;
+  if (whenCaughtUp !== undefined && whenCaughtUp !== 'true' && whenCaughtUp !== 'false') problems.push('  - AIOPS_KAFKA_COMMIT_WHEN_CAUGHT_UP: expected true or false');
   const session = process.env.AIOPS_KAFKA_SESSION_TIMEOUT_MS;
   const sessionTimeoutMs = session === undefined ? undefined : Number(session);
   if (sessionTimeoutMs !== undefined && !(Number.isInteger(sessionTimeoutMs) && sessionTimeoutMs >= 6_000)) problems.push('  - AIOPS_KAFKA_SESSION_TIMEOUT_MS: expected an integer of at least 6000 (ms)');
   if (problems.length > 0 || !connection) throw aiopsError('CONFIG_INVALID', [problems.join('\n')]);
-  return { connection, port, policy, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }), ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }) };
+  return { connection, port, policy, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }), ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }), ...(whenCaughtUp === undefined ? {} : { commitWhenCaughtUp: whenCaughtUp === 'true' }) };
 }
 
 /** `aiops ingest [--config file.yaml]`: runs the ingest processor until SIGTERM/SIGINT. */
@@ -60,7 +62,7 @@ export async function runIngest(argv: string[]): Promise<number> {
     ...(env.AIOPS_INGEST_ENCODING ? { encoding: env.AIOPS_INGEST_ENCODING } : {}),
     ...(env.AIOPS_INGEST_SIGNALS_TOPIC ? { signalsTopic: env.AIOPS_INGEST_SIGNALS_TOPIC } : {}),
   });
-  const { connection, port, policy, sessionTimeoutMs, commitIntervalMs } = common('ingest', 9464);
+  const { connection, port, policy, sessionTimeoutMs, commitIntervalMs, commitWhenCaughtUp } = common('ingest', 9464);
   await runProcess({
     name: env.AIOPS_INGEST_NAME ?? 'ingest',
     kafka: processKafka(connection, 'aiops-ingest'),
@@ -73,6 +75,7 @@ export async function runIngest(argv: string[]): Promise<number> {
     badRecordPolicy: policy,
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
     ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
+    ...(commitWhenCaughtUp === undefined ? {} : { commitWhenCaughtUp }),
     idleTimeoutMs: config.idleTimeoutMs,
     port,
     host: httpHost('ingest'),
@@ -90,7 +93,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const file = readConfigFile(values.config ?? process.env.AIOPS_EVALUATE_CONFIG);
   const anomaly = parseAnomalyStageConfig(file.anomaly ?? {});
   const slos = loadSlos(values.slo ?? process.env.AIOPS_SLO_PATHS);
-  const { connection, port, policy, sessionTimeoutMs, commitIntervalMs } = common('evaluate', 9465);
+  const { connection, port, policy, sessionTimeoutMs, commitIntervalMs, commitWhenCaughtUp } = common('evaluate', 9465);
   const bands = new BandBoard(anomaly.bands, anomaly.maxBandSeries);
   const sloBoard = new SloBoard();
   // Where signal values, SLO events and SLO measurements go (the anomaly topics are in the file).
@@ -117,6 +120,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     badRecordPolicy: policy,
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
     ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
+    ...(commitWhenCaughtUp === undefined ? {} : { commitWhenCaughtUp }),
     idleTimeoutMs: Number(process.env.AIOPS_EVALUATE_IDLE_MS ?? 5_000),
     port,
     host: httpHost('evaluate'),

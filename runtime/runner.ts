@@ -39,6 +39,7 @@ export class ProcessorRunner {
   private readonly policy: BadRecordPolicy;
   private readonly idleTimeoutMs: number;
   private readonly commitIntervalMs: number;
+  private readonly commitWhenCaughtUp: boolean;
   /** kafkajs compression type of every output batch (AIOPS_KAFKA_COMPRESSION). */
   private readonly compression: number;
   private readonly maxRecordBytes: number;
@@ -65,6 +66,7 @@ export class ProcessorRunner {
     this.policy = options.badRecordPolicy ?? 'dead-letter';
     this.idleTimeoutMs = options.idleTimeoutMs ?? 2_000;
     this.commitIntervalMs = options.commitIntervalMs ?? 100;
+    this.commitWhenCaughtUp = options.commitWhenCaughtUp ?? true;
     this.compression = compressionFromEnv().type;
     this.maxRecordBytes = options.maxRecordBytes ?? maxRecordBytesFromEnv();
     this.health = new BrokerHealth(this.clock, options.brokerStaleMs);
@@ -138,7 +140,10 @@ export class ProcessorRunner {
           task.position = BigInt(last) + 1n;
           task.pendingOffset = task.position.toString();
           if (task.pendingSince === 0) task.pendingSince = this.clock.now();
-          if (this.clock.now() - task.pendingSince >= this.commitIntervalMs) await this.commit(task);
+          // Caught up: commit at once (a record at a low rate waits for its own transaction
+          // only). Behind: once the interval has passed, so a backlog shares transactions.
+          const caughtUp = BigInt(batch.offsetLag()) <= 0n;
+          if ((caughtUp && this.commitWhenCaughtUp) || this.clock.now() - task.pendingSince >= this.commitIntervalMs) await this.commit(task);
           return true;
         });
         if (!processed) return;

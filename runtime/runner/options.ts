@@ -36,6 +36,12 @@ export interface RunnerOptions {
    */
   readonly commitIntervalMs?: number;
   /**
+   * Commit a batch at once when it leaves its partition caught up (default true): the commit
+   * interval then only groups the batches of a partition that is behind, and a record at a low
+   * rate waits for its own transaction alone.
+   */
+  readonly commitWhenCaughtUp?: boolean;
+  /**
    * Largest input record (key plus value, after decompression) handed to the processor (default
    * AIOPS_KAFKA_MAX_RECORD_BYTES, else 4 MiB). A larger one meets the bad-record policy with its
    * size in the reason; its dead letter keeps the key and headers but not the value.

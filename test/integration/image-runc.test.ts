@@ -161,6 +161,7 @@ describe('the image under runc: non-root, read-only root, its own network namesp
       AIOPS_INGEST_SIGNALS_TOPIC: `test.img-late-signals.${run}`,
       AIOPS_INGEST_PORT: String(LATE_PORT),
       AIOPS_KAFKA_COMMIT_INTERVAL_MS: '600000',
+      AIOPS_KAFKA_COMMIT_WHEN_CAUGHT_UP: 'false',
     };
     const lateId = `${prefix}late-${run}`;
     containers.set('late', runContainer(runc, containerBundle(bundle, lateId, { entrypoint: image.Entrypoint ?? [], args: ['ingest'], env: lateEnv, netns: pod.path }).dir, lateId));
