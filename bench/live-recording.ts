@@ -18,11 +18,15 @@ import { evaluateFactory } from '../processors/evaluate/index.js';
 import { runProcess } from '../runtime/process.js';
 import type { RunningProcess } from '../runtime/process.js';
 import { sleep } from '../runtime/retry.js';
+import { aiopsError } from '../runtime/errors.js';
 import { processKafka } from '../runtime/runner.js';
 import { anomalySerde } from '../schemas/anomalies.js';
 import type { AnomalyEvent } from '../schemas/anomalies.js';
 import { createTopics, endOffsets, readTopicToEnd } from '../stack/clients/index.js';
 import { projectRoot } from '../stack/index.js';
+
+/** How long a replay may take before it fails (a 30-minute recording takes a few seconds). */
+const REPLAY_TIMEOUT_MS = 150_000;
 
 /** The demo's bucket length (ingest's `bucketMs` in `aiops demo`). */
 export const BUCKET_MS = 5_000;
@@ -91,9 +95,11 @@ export async function replayRecording(kafka: Kafka, brokers: readonly string[], 
     const admin = kafka.admin();
     await admin.connect();
     try {
+      const deadline = Date.now() + REPLAY_TIMEOUT_MS;
       for (;;) {
         const committed = await admin.fetchOffsets({ groupId: evaluate.runner.groupId, topics: [input] });
         if (ends.every((e) => committed[0]?.partitions.find((c) => c.partition === e.partition)?.offset === e.offset)) break;
+        if (Date.now() > deadline) throw aiopsError('TIMEOUT', [`evaluate committing ${input} to its end`, REPLAY_TIMEOUT_MS]);
         await sleep(500);
       }
     } finally {
