@@ -37,6 +37,17 @@ export function kafkaPodBrokers(config: StackConfig): string[] {
 
 const scramMechanisms = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 
+/**
+ * A KRaft cluster id: 16 random bytes in base64url, drawn again while the text starts with '-'
+ * (one draw in 64), which the storage tool would read as an option and refuse.
+ */
+export function newClusterId(draw: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = draw().toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 /** Marks which SCRAM user the data dir holds, so it is created once per data dir and password. */
 function scramMarker(dataDir: string, credentials: KafkaStackCredentials): { file: string; content: string } {
   const digest = createHash('sha256').update(`${credentials.username}\0${credentials.password}`).digest('hex');
@@ -118,7 +129,7 @@ export const kafka: StackComponent = {
       // KRaft storage must be formatted once with a cluster id before the first start.
       // The SCRAM users go into the first metadata records; a data dir formatted before the
       // SASL_SSL listener existed gets them through the admin API after start (afterStart).
-      const clusterId = randomBytes(16).toString('base64url');
+      const clusterId = newClusterId();
       const scram = scramMechanisms.flatMap((m) => ['--add-scram', `${m}=[name=${credentials.username},password=${credentials.password}]`]);
       await runRedacted(java, ['-cp', classpath, log4j, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile, '--ignore-formatted', ...scram], {
         logFile: join(config.logDir, 'kafka.log'),
