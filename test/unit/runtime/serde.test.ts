@@ -21,6 +21,20 @@ describe('AvroSerde (single-object encoding)', () => {
     expect(serde.deserialize(bytes)).toEqual({ x: 1.5, tags: { a: 'b' } });
   });
 
+  it('gives each value bytes of its own, exactly as avsc encodes it, past the size it started with', () => {
+    const small = { x: 2, tags: { a: 'b' } };
+    const large = { x: 3, tags: Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`key-${i}`, 'v'.repeat(i % 17)])) };
+    const first = serde.serialize(small);
+    const second = serde.serialize(large);
+    const third = serde.serialize(small);
+    for (const [bytes, value] of [[first, small], [second, large], [third, small]] as const) {
+      expect(bytes.subarray(10)).toEqual(serde.type.toBuffer(value));
+      expect(serde.deserialize(bytes)).toEqual(value);
+    }
+    expect(second.length).toBeGreaterThan(4096);
+    expect(first).toEqual(third);
+  });
+
   it('refuses bytes written with another schema, and bytes that are not single-object encoded', () => {
     const other = new AvroSerde<{ x: number }>({ type: 'record', name: 'Point', namespace: 'test', fields: [{ name: 'x', type: 'float' }] });
     expect(() => serde.deserialize(other.serialize({ x: 1 }))).toThrow(/another schema/);
