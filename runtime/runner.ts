@@ -65,7 +65,7 @@ export class ProcessorRunner {
     this.clock = options.clock ?? systemClock;
     this.policy = options.badRecordPolicy ?? 'dead-letter';
     this.idleTimeoutMs = options.idleTimeoutMs ?? 2_000;
-    this.commitIntervalMs = options.commitIntervalMs ?? 100;
+    this.commitIntervalMs = options.commitIntervalMs ?? 1_000;
     this.commitWhenCaughtUp = options.commitWhenCaughtUp ?? true;
     this.compression = compressionFromEnv().type;
     this.maxRecordBytes = options.maxRecordBytes ?? maxRecordBytesFromEnv();

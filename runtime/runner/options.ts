@@ -30,7 +30,7 @@ export interface RunnerOptions {
    */
   readonly sessionTimeoutMs?: number;
   /**
-   * How long processed input may wait for its transaction (default 100 ms). Batches processed
+   * How long processed input may wait for its transaction (default 1 s). Batches processed
    * within the interval share one transaction, and a state key changed by several of them is
    * written to the changelog once. 0 commits every batch.
    */

@@ -76,6 +76,9 @@ describe('ingest killed with SIGKILL while replaying a recorded topic', () => {
         AIOPS_INGEST_IDLE_MS: String(settings.idleTimeoutMs),
         AIOPS_INGEST_MAX_BATCH_BYTES: String(settings.maxBatchBytes),
         AIOPS_KAFKA_SESSION_TIMEOUT_MS: '6000',
+        // Commits every 100 ms while behind (the default is 1 s), so that the committed position
+        // advances in steps small enough for each kill point to strike mid-replay.
+        AIOPS_KAFKA_COMMIT_INTERVAL_MS: '100',
       });
     const admin = kafka.admin();
     await admin.connect();
