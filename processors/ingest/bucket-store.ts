@@ -5,9 +5,28 @@ import type { StateStore } from '../../runtime/types.js';
 /** One signal's aggregate over one open event-time bucket, in the shape it is sent in. */
 export type Partial = SignalRecord;
 
+/** Changelog pages of the open partials per partition: a commit writes each changed page once. */
+export const BUCKET_PAGES = 256;
+
 /**
- * Open buckets of one input partition: signal → bucket start → partial aggregate. Changelog
- * key `<bucketStart>|<signal>`, value the partial as an aiops.signals.v1 record.
+ * The page of a signal: FNV-1a (32-bit) of its key's UTF-16 code units, modulo
+ * {@link BUCKET_PAGES}. Fixed: a restore files the partials of a page record by it.
+ */
+export function bucketPageOf(signal: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < signal.length; i++) h = Math.imul(h ^ signal.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % BUCKET_PAGES;
+}
+
+/**
+ * Open buckets of one input partition: signal → bucket start → partial aggregate.
+ *
+ * Changelog: the signals are spread over {@link BUCKET_PAGES} pages by {@link bucketPageOf}; a
+ * commit writes every page whose partials changed, opened or closed as one record, key `b<page>`,
+ * value the page's open partials back to back, each as [u32 LE length][aiops.signals.v1 record in
+ * Avro single-object encoding], or null when none is open. A record replaces its page whole.
+ * Records of the earlier form (one per partial, key `<bucketStart>|<signal>`) are still read;
+ * the first commit after such a restore writes their pages and deletes their keys.
  */
 export class BucketStore implements StateStore {
   readonly name = 'buckets';
@@ -15,20 +34,20 @@ export class BucketStore implements StateStore {
   readonly open = new Map<string, Map<number, Partial>>();
   /** Partials changed since the last drain (by identity: no key is built per point). */
   private readonly dirty = new Set<Partial>();
-  /** Changelog keys of partials closed since the last drain. */
-  private readonly removed = new Set<string>();
+  /** Pages whose open partials changed otherwise since the last drain (closed ones, restored ones). */
+  private readonly dirtyPages = new Set<number>();
+  /** The signals with open partials, by page. */
+  private readonly pages: Set<string>[] = Array.from({ length: BUCKET_PAGES }, () => new Set());
+  /** Keys of the earlier form met in a restore, deleted by the next drain. */
+  private readonly legacyKeys = new Set<string>();
+  private readonly pageOf = new Map<string, number>();
 
   get(signal: string, bucketStart: number): Partial | undefined {
     return this.open.get(signal)?.get(bucketStart);
   }
 
   put(partial: Partial): void {
-    let byBucket = this.open.get(partial.signal);
-    if (!byBucket) {
-      byBucket = new Map();
-      this.open.set(partial.signal, byBucket);
-    }
-    byBucket.set(partial.bucketStartMs, partial);
+    this.place(partial);
     this.touch(partial);
   }
 
@@ -45,10 +64,10 @@ export class BucketStore implements StateStore {
           closed.push(partial);
           byBucket.delete(start);
           this.dirty.delete(partial);
-          this.removed.add(`${start}|${signal}`);
+          this.dirtyPages.add(this.page(signal));
         }
       }
-      if (byBucket.size === 0) this.open.delete(signal);
+      if (byBucket.size === 0) this.forget(signal);
     }
     return closed.sort((a, b) => a.bucketStartMs - b.bucketStartMs || (a.signal < b.signal ? -1 : a.signal > b.signal ? 1 : 0));
   }
@@ -71,31 +90,94 @@ export class BucketStore implements StateStore {
   }
 
   *drainChanges(): Iterable<readonly [string, Buffer | null]> {
-    for (const key of this.removed) yield [key, null] as const;
-    for (const partial of this.dirty) yield [`${partial.bucketStartMs}|${partial.signal}`, signalSerde.serialize(partial)] as const;
-    this.removed.clear();
+    for (const key of this.legacyKeys) yield [key, null] as const;
+    for (const partial of this.dirty) this.dirtyPages.add(this.page(partial.signal));
+    for (const page of this.dirtyPages) yield [`b${page}`, this.encodePage(page)] as const;
+    this.legacyKeys.clear();
     this.dirty.clear();
+    this.dirtyPages.clear();
   }
 
-  restore(_key: string, value: Buffer | null): void {
-    if (value === null) {
-      const [start, ...rest] = _key.split('|');
-      const signal = rest.join('|');
-      this.open.get(signal)?.delete(Number(start));
-      return;
+  restore(key: string, value: Buffer | null): void {
+    if (key.includes('|')) return this.restoreLegacy(key, value);
+    const page = Number(key.slice(1));
+    if (!key.startsWith('b') || !Number.isInteger(page) || page < 0 || page >= BUCKET_PAGES) return;
+    for (const signal of [...(this.pages[page] as Set<string>)]) {
+      for (const partial of this.open.get(signal)?.values() ?? []) this.dirty.delete(partial);
+      this.forget(signal);
     }
-    const partial = signalSerde.deserialize(value);
-    let byBucket = this.open.get(partial.signal);
-    if (!byBucket) {
-      byBucket = new Map();
-      this.open.set(partial.signal, byBucket);
+    if (value === null) return;
+    for (let at = 0; at < value.length; ) {
+      const length = value.readUInt32LE(at);
+      this.place(signalSerde.deserialize(value.subarray(at + 4, at + 4 + length)));
+      at += 4 + length;
     }
-    byBucket.set(partial.bucketStartMs, partial);
   }
 
   clear(): void {
     this.open.clear();
     this.dirty.clear();
-    this.removed.clear();
+    this.dirtyPages.clear();
+    this.legacyKeys.clear();
+    for (const page of this.pages) page.clear();
+  }
+
+  /** A record of the earlier form: its partial goes into the next drain's pages, its key is deleted. */
+  private restoreLegacy(key: string, value: Buffer | null): void {
+    if (value === null) {
+      const [start, ...rest] = key.split('|');
+      const signal = rest.join('|');
+      const byBucket = this.open.get(signal);
+      const partial = byBucket?.get(Number(start));
+      if (partial) {
+        byBucket?.delete(Number(start));
+        this.dirty.delete(partial);
+        if (byBucket?.size === 0) this.forget(signal);
+      }
+      this.legacyKeys.delete(key);
+      return;
+    }
+    const partial = signalSerde.deserialize(value);
+    this.place(partial);
+    this.dirty.add(partial);
+    this.legacyKeys.add(key);
+  }
+
+  private place(partial: Partial): void {
+    let byBucket = this.open.get(partial.signal);
+    if (!byBucket) {
+      byBucket = new Map();
+      this.open.set(partial.signal, byBucket);
+      this.pages[this.page(partial.signal)]?.add(partial.signal);
+    }
+    byBucket.set(partial.bucketStartMs, partial);
+  }
+
+  private forget(signal: string): void {
+    this.open.delete(signal);
+    this.pages[this.page(signal)]?.delete(signal);
+    this.pageOf.delete(signal);
+  }
+
+  private page(signal: string): number {
+    let page = this.pageOf.get(signal);
+    if (page === undefined) {
+      page = bucketPageOf(signal);
+      this.pageOf.set(signal, page);
+    }
+    return page;
+  }
+
+  private encodePage(page: number): Buffer | null {
+    const parts: Buffer[] = [];
+    for (const signal of this.pages[page] as Set<string>) {
+      for (const partial of this.open.get(signal)?.values() ?? []) {
+        const bytes = signalSerde.serialize(partial);
+        const length = Buffer.allocUnsafe(4);
+        length.writeUInt32LE(bytes.length, 0);
+        parts.push(length, bytes);
+      }
+    }
+    return parts.length === 0 ? null : Buffer.concat(parts);
   }
 }
